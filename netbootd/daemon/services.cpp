@@ -1,0 +1,14 @@
+#include "netbootd/daemon/services.hpp"
+
+namespace netbootd::daemon {
+
+std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
+    std::vector<std::unique_ptr<service>> out;
+    const auto reg = ctx.registry.get();
+    const auto& cfg = reg->config();
+    (void)cfg;
+    // One line per service module, in start order (each checks its own `enabled` flag):
+    return out;
+}
+
+} // namespace netbootd::daemon
