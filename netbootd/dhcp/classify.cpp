@@ -63,9 +63,11 @@ bool is_serial4_guid(const std::vector<std::uint8_t>& d) {
 enum class fourcc { none, rpi4, rpi5 };
 
 fourcc guid_fourcc(const std::vector<std::uint8_t>& d) {
-    if (starts_with(d, {0x00, 0x52, 0x50, 0x69, 0x34}) || starts_with(d, {0x00, 0x34, 0x69, 0x50, 0x52}))
+    if (starts_with(d, {0x00, 0x52, 0x50, 0x69, 0x34}) ||
+        starts_with(d, {0x00, 0x34, 0x69, 0x50, 0x52}))
         return fourcc::rpi4;
-    if (starts_with(d, {0x00, 0x35, 0x69, 0x50, 0x52}) || starts_with(d, {0x00, 0x52, 0x50, 0x69, 0x35}))
+    if (starts_with(d, {0x00, 0x35, 0x69, 0x50, 0x52}) ||
+        starts_with(d, {0x00, 0x52, 0x50, 0x69, 0x35}))
         return fourcc::rpi5;
     return fourcc::none;
 }
@@ -91,15 +93,20 @@ std::optional<std::uint32_t> serial_from_guid(const packet& p) {
 client_class classify(const packet& p, node_model model, bool known_node) {
     const auto vc = p.text_option(opt::vendor_class);
     const auto* arch = p.find(opt::client_arch);
-    const bool ipxe = p.has(opt::ipxe_encap) || p.text_option(opt::user_class).find("iPXE") != std::string::npos;
+    const bool ipxe =
+        p.has(opt::ipxe_encap) || p.text_option(opt::user_class).find("iPXE") != std::string::npos;
     if (vc.rfind("PXEClient", 0) != 0 && !arch)
         return ipxe ? client_class::uefi : client_class::kernel;
     // R1: the Pi firmware stage pretends to be an x86 BIOS (arch 0, UNDI 2.1) with option 94.
     const bool arch0 = arch && arch->data.size() >= 2 && arch->data[0] == 0 && arch->data[1] == 0;
-    const bool firmware = vc.rfind(pi_vendor_class, 0) == 0 && arch0 && p.has(opt::client_ndi) && !ipxe;
-    if (!firmware)
-        return vc.rfind("PXEClient:Arch:00000", 0) == 0 && !ipxe ? client_class::other_pxe
-                                                                : client_class::uefi;
+    const bool firmware =
+        vc.rfind(pi_vendor_class, 0) == 0 && arch0 && p.has(opt::client_ndi) && !ipxe;
+    if (!firmware) {
+        // An x86 BIOS PXE ROM (arch 0) is not a boot stage of ours; any other arch is UEFI.
+        const bool bios =
+            (!arch || arch0) && (vc.empty() || vc.rfind("PXEClient:Arch:00000", 0) == 0);
+        return bios && !ipxe ? client_class::other_pxe : client_class::uefi;
+    }
 
     const auto* guid = p.find(opt::client_guid);
     static const std::vector<std::uint8_t> no_guid;

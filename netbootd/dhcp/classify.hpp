@@ -43,6 +43,7 @@ std::optional<std::uint32_t> serial_from_guid(const packet& p);
 /// Classifies a decoded request. `model` is the node's configured model (detect = classify from
 /// the packet alone); an override wins over the OUI/opt 97 heuristics but never turns a kernel or
 /// UEFI request into a firmware one.
-client_class classify(const packet& p, node_model model = node_model::detect, bool known_node = false);
+client_class classify(const packet& p, node_model model = node_model::detect,
+                      bool known_node = false);
 
 } // namespace netbootd::dhcp

@@ -33,7 +33,7 @@ struct lease {
 /// What the policy may ask about current leases. Implementations return leases whether or not
 /// they have expired; the policy checks `active(now)`.
 class lease_view {
-public:
+  public:
     virtual ~lease_view() = default;
     virtual const lease* by_mac(const mac_address& mac) const = 0;
     virtual const lease* by_ip(ipv4_address ip) const = 0;

@@ -30,7 +30,8 @@ std::string with_crc(std::string body) {
 }
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& p) {
-    throw std::runtime_error(fmt::format("dhcp lease store: {} {}: {}", what, p.string(), std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("dhcp lease store: {} {}: {}", what, p.string(), std::strerror(errno)));
 }
 
 void write_all(int fd, const std::string& s, const std::filesystem::path& p) {
@@ -84,7 +85,8 @@ lease_store::lease_store(const std::filesystem::path& dir, clock::time_point now
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec)
-        throw std::runtime_error(fmt::format("dhcp lease store: create {}: {}", dir.string(), ec.message()));
+        throw std::runtime_error(
+            fmt::format("dhcp lease store: create {}: {}", dir.string(), ec.message()));
     path_ = dir / file_name;
     std::string text;
     {
@@ -162,7 +164,8 @@ const lease* lease_store::by_ip(ipv4_address ip) const {
     return it == by_ip_.end() ? nullptr : &it->second;
 }
 
-std::optional<ipv4_address> lease_store::find_free(const address_pool& pool, clock::time_point now) const {
+std::optional<ipv4_address> lease_store::find_free(const address_pool& pool,
+                                                   clock::time_point now) const {
     // Walk the pool and the (sorted) lease map together: O(pool + leases in pool).
     auto it = by_ip_.lower_bound(pool.first.value);
     for (std::uint64_t a = pool.first.value; a <= pool.last.value; ++a) {

@@ -16,7 +16,7 @@
 namespace netbootd::dhcp {
 
 class lease_store final : public lease_view {
-public:
+  public:
     /// Memory only (tests).
     lease_store() = default;
     /// Opens (creating if needed) `dir`/dhcp-leases.journal, replays it and compacts it.
@@ -44,7 +44,7 @@ public:
 
     static constexpr const char* file_name = "dhcp-leases.journal";
 
-private:
+  private:
     void remove(ipv4_address ip);
     void insert(const lease& l);
     void append(const std::string& line);

@@ -62,7 +62,9 @@ void packet::set(std::uint8_t code, std::vector<std::uint8_t> data) {
     options.push_back(option{code, std::move(data)});
 }
 
-void packet::set_ip(std::uint8_t code, ipv4_address a) { set_u32(code, a.value); }
+void packet::set_ip(std::uint8_t code, ipv4_address a) {
+    set_u32(code, a.value);
+}
 
 void packet::set_u32(std::uint8_t code, std::uint32_t v) {
     set(code, {static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
@@ -140,7 +142,8 @@ bool parse_options(std::span<const std::uint8_t> field, std::vector<option>& out
                 overload = 0; // malformed length: reported as bad_overload
             continue;
         }
-        auto it = std::find_if(out.begin(), out.end(), [&](const option& o) { return o.code == code; });
+        auto it =
+            std::find_if(out.begin(), out.end(), [&](const option& o) { return o.code == code; });
         if (it == out.end())
             out.push_back(option{code, std::vector<std::uint8_t>(v, v + len)});
         else
@@ -194,12 +197,14 @@ tl::expected<packet, decode_error> decode(std::span<const std::uint8_t> b) {
         // RFC 3396 order: options field, then file, then sname. The overloaded fields carry
         // options, not names, so they are cleared in the decoded struct.
         if (*overload & 1) {
-            if (!parse_options(std::span<const std::uint8_t>(d + 108, 128), p.options, false, ignored))
+            if (!parse_options(std::span<const std::uint8_t>(d + 108, 128), p.options, false,
+                               ignored))
                 return tl::unexpected(decode_error::option_overrun);
             p.file.fill(0);
         }
         if (*overload & 2) {
-            if (!parse_options(std::span<const std::uint8_t>(d + 44, 64), p.options, false, ignored))
+            if (!parse_options(std::span<const std::uint8_t>(d + 44, 64), p.options, false,
+                               ignored))
                 return tl::unexpected(decode_error::option_overrun);
             p.sname.fill(0);
         }

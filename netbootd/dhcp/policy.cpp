@@ -49,7 +49,8 @@ std::vector<std::uint8_t> ip_list(const std::vector<ipv4_address>& v) {
 }
 
 std::string root_path(const cluster_config& cfg, const node& n) {
-    const auto& path = n.root == root_mode::shared ? cfg.nfs.base_root : cfg.nfs.roots_dir / n.hostname;
+    const auto& path =
+        n.root == root_mode::shared ? cfg.nfs.base_root : cfg.nfs.roots_dir / n.hostname;
     return cfg.cluster.server_ip.to_string() + ":" + path.string();
 }
 
@@ -95,7 +96,8 @@ packet build_reply(const exchange& x, message_type type, ipv4_address yiaddr, bo
         if (!dur) {
             r.set_u32(opt::lease_time, infinite_lease);
         } else {
-            const auto s = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*dur).count());
+            const auto s = static_cast<std::uint32_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(*dur).count());
             r.set_u32(opt::lease_time, s);
             r.set_u32(opt::renewal_time, s / 2);
             r.set_u32(opt::rebinding_time, static_cast<std::uint32_t>(std::uint64_t{s} * 7 / 8));
@@ -170,7 +172,8 @@ std::optional<ipv4_address> address_for(const exchange& x, std::optional<ipv4_ad
     if (!may_use_pool(x))
         return std::nullopt;
     const auto mac = x.req.mac();
-    if (const auto* l = x.leases.by_mac(mac); l && l->active(x.now) && l->state != lease_state::declined)
+    if (const auto* l = x.leases.by_mac(mac);
+        l && l->active(x.now) && l->state != lease_state::declined)
         return l->ip;
     const auto& pool = *x.cfg.dhcp.pool;
     if (wanted && pool.contains(*wanted)) {
@@ -205,7 +208,8 @@ void on_discover(const exchange& x) {
     set_target(x, true);
     if (is_g3(d.cls)) {
         // R10/Q2: a Pi 3 never sends a REQUEST, so the OFFER is the commit.
-        d.changes.push_back({lease_change::kind::commit, {x.req.mac(), *addr, lease_expiry(x), lease_state::bound}});
+        d.changes.push_back({lease_change::kind::commit,
+                             {x.req.mac(), *addr, lease_expiry(x), lease_state::bound}});
     } else if (!d.nd) {
         const auto* cur = x.leases.by_mac(x.req.mac());
         if (!cur || cur->ip != *addr || !cur->active(x.now) || cur->state == lease_state::offered)
@@ -242,7 +246,8 @@ void on_request(const exchange& x) {
     d.address = *addr;
     d.reply = build_reply(x, message_type::ack, *addr, true);
     set_target(x, is_g3(d.cls));
-    d.changes.push_back({lease_change::kind::commit, {mac, *addr, lease_expiry(x), lease_state::bound}});
+    d.changes.push_back(
+        {lease_change::kind::commit, {mac, *addr, lease_expiry(x), lease_state::bound}});
 }
 
 void on_release(const exchange& x) {
@@ -288,7 +293,8 @@ bool is_pi_like(const packet& p, client_class c) {
 
 } // namespace
 
-decision decide(const packet& req, const registry& reg, const lease_view& leases, clock::time_point now) {
+decision decide(const packet& req, const registry& reg, const lease_view& leases,
+                clock::time_point now) {
     decision d;
     const auto& cfg = reg.config();
     exchange x{req, reg, cfg, leases, now, d};
@@ -317,7 +323,8 @@ decision decide(const packet& req, const registry& reg, const lease_view& leases
     d.nd = reg.by_mac(mac);
     d.cls = classify(req, d.nd ? d.nd->model : node_model::detect, d.nd != nullptr);
     if (!d.nd && !may_use_pool(x) &&
-        (cfg.dhcp.mode == dhcp_mode::full || cfg.dhcp.unknown_clients == unknown_client_policy::ignore)) {
+        (cfg.dhcp.mode == dhcp_mode::full ||
+         cfg.dhcp.unknown_clients == unknown_client_policy::ignore)) {
         // Not ours: stay silent on a shared network, but say so when it looks like a Pi.
         d.unknown_pi = is_pi_like(req, d.cls);
         return drop(d, "unknown_client"), d;

@@ -13,9 +13,19 @@ std::vector<std::uint8_t> build_option43(std::string_view menu_text, bool pi3b_p
     if (text.size() > 252)
         text.resize(252);
     std::vector<std::uint8_t> v = {
-        0x06, 0x01, 0x03,                   // PXE_DISCOVERY_CONTROL: no multicast/broadcast
-        0x0a, 0x04, 0x00, 'P',  'X',  'E',  // PXE_MENU_PROMPT: timeout 0, "PXE"
-        0x09, static_cast<std::uint8_t>(text.size() + 3), 0x00, 0x00,
+        0x06,
+        0x01,
+        0x03, // PXE_DISCOVERY_CONTROL: no multicast/broadcast
+        0x0a,
+        0x04,
+        0x00,
+        'P',
+        'X',
+        'E', // PXE_MENU_PROMPT: timeout 0, "PXE"
+        0x09,
+        static_cast<std::uint8_t>(text.size() + 3),
+        0x00,
+        0x00,
         static_cast<std::uint8_t>(text.size()), // PXE_BOOT_MENU: type 0
     };
     v.reserve(v.size() + text.size() + 1);

@@ -1,8 +1,9 @@
-#include "netbootd/dhcp/server.hpp"
-
 // Asio 1.74's scheduler trips GCC 12's -Wnull-dereference once inlined into this file (its
-// thread_info cast is guarded at run time); the warning is about Boost, not this code.
+// thread_info cast is guarded at run time); the warning is about Boost, not this code. The pragma
+// must precede every include so it covers Asio's headers.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "netbootd/dhcp/server.hpp"
 
 #include <array>
 #include <chrono>
@@ -36,10 +37,12 @@ namespace asio = boost::asio;
 using udp = asio::ip::udp;
 using asio::awaitable;
 
-asio::ip::address_v4 to_asio(ipv4_address a) { return asio::ip::address_v4(a.value); }
+asio::ip::address_v4 to_asio(ipv4_address a) {
+    return asio::ip::address_v4(a.value);
+}
 
 class dhcp_service final : public service {
-public:
+  public:
     explicit dhcp_service(service_context& ctx)
         : ctx_(ctx), server_socket_(ctx.io), client_socket_(ctx.io) {}
 
@@ -53,7 +56,8 @@ public:
         // The client port shows other servers' broadcast OFFERs (dhcp.foreign_server). Another
         // DHCP client on this host may own it, so this one is best effort.
         try {
-            open(client_socket_, cfg.cluster.interface, static_cast<std::uint16_t>(cfg.dhcp.port + 1), false);
+            open(client_socket_, cfg.cluster.interface,
+                 static_cast<std::uint16_t>(cfg.dhcp.port + 1), false);
         } catch (const std::exception& e) {
             spdlog::warn("dhcp: not watching for other DHCP servers: {}", e.what());
         }
@@ -61,8 +65,10 @@ public:
         asio::co_spawn(ctx_.io, receive_loop(server_socket_), asio::detached);
         if (client_socket_.is_open())
             asio::co_spawn(ctx_.io, receive_loop(client_socket_), asio::detached);
-        spdlog::info("dhcp: {} mode on {} port {}, {} leases loaded", cfg.dhcp.mode == dhcp_mode::full ? "full" : "proxy",
-                     cfg.cluster.interface.empty() ? std::string("all interfaces") : cfg.cluster.interface,
+        spdlog::info("dhcp: {} mode on {} port {}, {} leases loaded",
+                     cfg.dhcp.mode == dhcp_mode::full ? "full" : "proxy",
+                     cfg.cluster.interface.empty() ? std::string("all interfaces")
+                                                   : cfg.cluster.interface,
                      cfg.dhcp.port, store_->all().size());
     }
 
@@ -73,7 +79,7 @@ public:
         client_socket_.close(ec);
     }
 
-private:
+  private:
     void open(udp::socket& s, const std::string& ifname, std::uint16_t port, bool server) {
         boost::system::error_code ec;
         s.open(udp::v4(), ec);
@@ -94,7 +100,8 @@ private:
         if (ec) {
             s.close();
             throw std::runtime_error(fmt::format("dhcp: bind 0.0.0.0:{}{}: {}", port,
-                                                 ifname.empty() ? "" : " on " + ifname, ec.message()));
+                                                 ifname.empty() ? "" : " on " + ifname,
+                                                 ec.message()));
         }
         (void)server;
     }
@@ -105,8 +112,8 @@ private:
         while (running_ && s.is_open()) {
             // Boost 1.74 has no as_tuple; redirect_error keeps errors as values.
             boost::system::error_code ec;
-            const auto n = co_await s.async_receive_from(asio::buffer(buf), from,
-                                                         asio::redirect_error(asio::use_awaitable, ec));
+            const auto n = co_await s.async_receive_from(
+                asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
             if (ec == asio::error::operation_aborted || !running_)
                 co_return;
             if (ec) {
@@ -123,7 +130,8 @@ private:
         }
     }
 
-    event make_event(std::string kind, const packet* p, const decision* d, severity level = severity::info) {
+    event make_event(std::string kind, const packet* p, const decision* d,
+                     severity level = severity::info) {
         event e;
         e.source = "dhcp";
         e.kind = std::move(kind);
@@ -137,8 +145,8 @@ private:
         return e;
     }
 
-    void publish_drop(const packet* p, const decision* d, const std::string& reason, const udp::endpoint& from,
-                      nlohmann::json extra = nlohmann::json::object()) {
+    void publish_drop(const packet* p, const decision* d, const std::string& reason,
+                      const udp::endpoint& from, nlohmann::json extra = nlohmann::json::object()) {
         auto e = make_event("dhcp.drop", p, d, severity::debug);
         e.fields = std::move(extra);
         e.fields["reason"] = reason;
@@ -260,11 +268,13 @@ private:
         const auto mac = p.mac();
         auto& last = unknown_logged_[mac];
         const auto now = std::chrono::steady_clock::now();
-        if (last == std::chrono::steady_clock::time_point{} || now - last > std::chrono::minutes(1)) {
+        if (last == std::chrono::steady_clock::time_point{} ||
+            now - last > std::chrono::minutes(1)) {
             if (unknown_logged_.size() > 4096)
                 unknown_logged_.clear(); // bound what a MAC-spoofing flood can grow
             last = now;
-            spdlog::info("dhcp: unknown Pi {} ({}) asked for an address; not answering (dhcp.unknown_clients)",
+            spdlog::info("dhcp: unknown Pi {} ({}) asked for an address; not answering "
+                         "(dhcp.unknown_clients)",
                          mac.to_string(), to_string(d.cls));
         }
         ctx_.events.publish(std::move(e));
@@ -278,12 +288,13 @@ private:
         e.fields["pxe"] = p.has(opt::vendor_specific);
         auto& last = foreign_logged_[server_id];
         const auto now = std::chrono::steady_clock::now();
-        if (last == std::chrono::steady_clock::time_point{} || now - last > std::chrono::minutes(1)) {
+        if (last == std::chrono::steady_clock::time_point{} ||
+            now - last > std::chrono::minutes(1)) {
             if (foreign_logged_.size() > 1024)
                 foreign_logged_.clear();
             last = now;
-            spdlog::warn("dhcp: another DHCP server {} (from {}) is answering on this segment", server_id.to_string(),
-                         from.address().to_string());
+            spdlog::warn("dhcp: another DHCP server {} (from {}) is answering on this segment",
+                         server_id.to_string(), from.address().to_string());
         }
         ctx_.events.publish(std::move(e));
     }
@@ -299,6 +310,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<service> make_service(service_context& ctx) { return std::make_unique<dhcp_service>(ctx); }
+std::unique_ptr<service> make_service(service_context& ctx) {
+    return std::make_unique<dhcp_service>(ctx);
+}
 
 } // namespace netbootd::dhcp
