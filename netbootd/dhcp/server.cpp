@@ -187,7 +187,9 @@ class dhcp_service final : public service {
             }
         }
         if (!d.drop_reason.empty()) {
-            publish_drop(&*pkt, &d, d.drop_reason, from);
+            // Our own broadcasts loop back to the client-port socket: not news.
+            if (d.drop_reason != "own_reply")
+                publish_drop(&*pkt, &d, d.drop_reason, from);
             return;
         }
         if (!d.reply)
