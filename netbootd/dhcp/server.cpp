@@ -173,8 +173,10 @@ class dhcp_service final : public service {
             report_foreign(*pkt, *d.foreign_server, from);
         if (pkt->op == 1 && d.request_type)
             publish_request(*pkt, d, from);
-        if (d.unknown_pi)
-            report_unknown(*pkt, d);
+        // `unknown_clients: log` reports every stranger, `ignore` only the ones that look like Pis.
+        const bool loud = reg->config().dhcp.unknown_clients == unknown_client_policy::log;
+        if (d.drop_reason == "unknown_client" && (d.unknown_pi || loud))
+            report_unknown(*pkt, d, loud);
 
         for (const auto& c : d.changes) {
             try {
@@ -224,7 +226,8 @@ class dhcp_service final : public service {
     }
 
     void publish_request(const packet& p, const decision& d, const udp::endpoint& from) {
-        auto e = make_event(fmt::format("dhcp.{}", to_string(*d.request_type)), &p, &d);
+        auto e =
+            make_event(fmt::format("dhcp.{}", to_string(*d.request_type)), &p, &d, severity::debug);
         e.fields["xid"] = fmt::format("0x{:08x}", p.xid);
         e.fields["class"] = std::string(to_string(d.cls));
         e.fields["from"] = from.address().to_string();
@@ -246,7 +249,7 @@ class dhcp_service final : public service {
     void publish_reply(const packet& r, const decision& d, const udp::endpoint& to) {
         const auto t = r.type();
         auto e = make_event(fmt::format("dhcp.{}", t ? to_string(*t) : "reply"), &r, &d,
-                            t == message_type::nak ? severity::warning : severity::info);
+                            t == message_type::nak ? severity::info : severity::debug);
         e.fields["xid"] = fmt::format("0x{:08x}", r.xid);
         e.fields["class"] = std::string(to_string(d.cls));
         e.fields["to"] = fmt::format("{}:{}", to.address().to_string(), to.port());
@@ -260,8 +263,9 @@ class dhcp_service final : public service {
         ctx_.events.publish(std::move(e));
     }
 
-    void report_unknown(const packet& p, const decision& d) {
-        auto e = make_event("dhcp.unknown_client", &p, &d);
+    void report_unknown(const packet& p, const decision& d, bool loud) {
+        auto e =
+            make_event("dhcp.unknown_client", &p, &d, loud ? severity::warning : severity::info);
         e.fields["model_guess"] = std::string(to_string(d.cls));
         if (auto s = serial_from_guid(p))
             e.fields["serial"] = format_serial(*s);
@@ -275,9 +279,10 @@ class dhcp_service final : public service {
             if (unknown_logged_.size() > 4096)
                 unknown_logged_.clear(); // bound what a MAC-spoofing flood can grow
             last = now;
-            spdlog::info("dhcp: unknown Pi {} ({}) asked for an address; not answering "
-                         "(dhcp.unknown_clients)",
-                         mac.to_string(), to_string(d.cls));
+            spdlog::log(loud ? spdlog::level::warn : spdlog::level::info,
+                        "dhcp: unknown client {} ({}) asked for an address; not answering "
+                        "(dhcp.unknown_clients)",
+                        mac.to_string(), to_string(d.cls));
         }
         ctx_.events.publish(std::move(e));
     }
