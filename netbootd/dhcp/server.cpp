@@ -89,6 +89,17 @@ class dhcp_service final : public service {
             s.set_option(asio::socket_base::broadcast(true), ec);
         if (ec)
             throw std::runtime_error(fmt::format("dhcp: socket: {}", ec.message()));
+        // A 60-node power-on is a burst; a deep receive queue rides it out instead of dropping.
+        // SO_RCVBUFFORCE (root) goes past net.core.rmem_max; SO_RCVBUF is the fallback.
+        const int rcvbuf = 4 << 20;
+        if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) !=
+            0)
+            ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        // The socket is non-blocking (for the drain loop), so sends must not find the queue full.
+        if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf, sizeof rcvbuf) !=
+            0)
+            ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
+        s.non_blocking(true, ec);
         if (!ifname.empty()) {
             // Never hear (or answer) another interface's clients.
             if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
@@ -120,13 +131,25 @@ class dhcp_service final : public service {
                 spdlog::warn("dhcp: receive: {}, ignoring", ec.message());
                 continue;
             }
-            try {
-                handle(std::span<const std::uint8_t>(buf.data(), n), from);
-            } catch (const std::exception& e) {
-                // One bad packet never ends the loop.
-                publish_drop(nullptr, nullptr, "internal_error", from, {{"error", e.what()}});
-                spdlog::error("dhcp: packet from {}: {}", from.address().to_string(), e.what());
+            handle_safely(std::span<const std::uint8_t>(buf.data(), n), from);
+            // Drain what else is queued without a trip through the reactor per packet (bounded,
+            // so the other loop and timers still get their turn).
+            for (int i = 0; i < 64 && running_; ++i) {
+                const auto m = s.receive_from(asio::buffer(buf), from, 0, ec);
+                if (ec)
+                    break; // would_block: queue empty; real errors surface on the next await
+                handle_safely(std::span<const std::uint8_t>(buf.data(), m), from);
             }
+        }
+    }
+
+    void handle_safely(std::span<const std::uint8_t> bytes, const udp::endpoint& from) {
+        try {
+            handle(bytes, from);
+        } catch (const std::exception& e) {
+            // One bad packet never ends the loop.
+            publish_drop(nullptr, nullptr, "internal_error", from, {{"error", e.what()}});
+            spdlog::error("dhcp: packet from {}: {}", from.address().to_string(), e.what());
         }
     }
 

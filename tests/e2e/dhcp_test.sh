@@ -49,6 +49,10 @@ YAML
 }
 
 server_pid=""
+kill9_server() { # SIGKILL, then make sure it is gone before anything else starts
+    kill -9 "$server_pid" 2>/dev/null
+    lab_wait 5 bash -c "! kill -0 $server_pid 2>/dev/null"
+}
 start_server() {
     server_pid=$(lab_bg server "$LAB_DIR/netbootd-$1.log" "$bin" --config "$LAB_DIR/cluster.yaml" --log-level debug)
     lab_wait_udp server 67 10 || lab_die "netbootd did not bind port 67 (see netbootd-$1.log)"
@@ -136,8 +140,7 @@ lab_check "events for DISCOVER, OFFER, REQUEST and ACK" \
 
 # 6. Pool + kill -9 mid-run: six clients ask while the server is killed and restarted; afterwards
 #    every address a client was given is on disk, and no address went to two clients.
-kill -9 "$server_pid"
-wait "$server_pid" 2>/dev/null
+kill9_server
 write_config pool
 start_server 2
 pool_macs=(52:54:00:00:10:01 52:54:00:00:10:02 52:54:00:00:10:03 52:54:00:00:10:04 52:54:00:00:10:05 52:54:00:00:10:06)
@@ -145,17 +148,21 @@ for i in 1 2 3 4 5 6; do lab_host "p$i" "" "${pool_macs[$((i - 1))]}"; done
 for i in 1 2 3; do udhcpc_run "p$i"; done
 for i in 4 5 6; do udhcpc_run "p$i" & done
 sleep 0.05
-kill -9 "$server_pid" # during the second wave
-wait "$server_pid" 2>/dev/null
+kill9_server # during the second wave
 start_server 3
 wait # the second wave's clients retry (udhcpc -t 4) and finish against the restarted server
-for i in 1 2 3 4 5 6; do [ -n "$(env_of "p$i" ip)" ] || udhcpc_run "p$i"; done
+for i in 1 2 3 4 5 6; do
+    for try in 1 2 3; do
+        [ -n "$(env_of "p$i" ip)" ] && break
+        lab_log "p$i has no lease yet (try $try): $(tail -3 "$LAB_DIR/udhcpc-p$i.out" | tr '\n' ' ')"
+        udhcpc_run "p$i"
+    done
+done
 addrs=()
 for i in 1 2 3 4 5 6; do addrs+=("$(env_of "p$i" ip)"); done
 lab_eq "pool: all six clients got an address" "6" "$(printf '%s\n' "${addrs[@]}" | grep -c '^10\.42\.0\.1[0-2][0-9]$')"
 lab_eq "pool: no address handed to two clients" "6" "$(printf '%s\n' "${addrs[@]}" | sort -u | grep -c .)"
-kill -9 "$server_pid"
-wait "$server_pid" 2>/dev/null
+kill9_server
 journal="$state/dhcp-leases.journal"
 for i in 1 2 3 4 5 6; do
     lab_check "pool: p$i's lease (${addrs[$((i - 1))]}) is in the journal after kill -9" \
