@@ -138,6 +138,22 @@ lab_check "unknown MAC: the server sent it nothing" \
 lab_check "events for DISCOVER, OFFER, REQUEST and ACK" \
     bash -c "for k in discover offer request ack; do grep -q \"dhcp.\$k \" '$LAB_DIR/netbootd-1.log' || exit 1; done"
 
+# 5b. A second interface on the server (eth1, no address, straight to another namespace): a known
+#     node's MAC asking there gets nothing, because netbootd listens on cluster.interface only.
+other=$(lab_ns other)
+ip netns add "$other" || lab_die "cannot create $other"
+ip netns exec "$other" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
+ip -n "$(lab_ns server)" link add eth1 type veth peer name eth0 netns "$other"
+ip -n "$(lab_ns server)" link set eth1 up
+ip -n "$other" link set lo up
+ip -n "$other" link set eth0 address dc:a6:32:00:00:01
+ip -n "$other" link set eth0 up
+LAB_HOSTS+=(other)
+before=$(grep -c "dhcp.discover" "$LAB_DIR/netbootd-1.log")
+udhcpc_run other -t 2 -T 1
+lab_eq "other interface: node 1's MAC gets no answer on eth1" "" "$(env_of other ip)"
+lab_eq "other interface: netbootd never even saw the DISCOVERs" "$before" "$(grep -c "dhcp.discover" "$LAB_DIR/netbootd-1.log")"
+
 # 6. Pool + kill -9 mid-run: six clients ask while the server is killed and restarted; afterwards
 #    every address a client was given is on disk, and no address went to two clients.
 kill9_server
