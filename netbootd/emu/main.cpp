@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
     std::string file_timeout_text = "30s", save_dir, tftp_ip_text, expect_ip_text, dtb;
     int blksize = 0, prl = 14;
     bool strict = false, kernel_dhcp = false, json = false, quiet = false;
+    // A wrapper (tests, the demo, the sim power driver) may append an option it already set.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--iface", iface, "interface to boot on")->capture_default_str();
     app.add_option("--model", model_text,
                    "pi3b-rom | pi3bplus-rom | pi3-bootcode | pi4 | pi5 | kernel-dhcp")
