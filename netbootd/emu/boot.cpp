@@ -546,7 +546,10 @@ bool boot_run::stage_pi3_rom(bool plus) {
         st.q1 = o_.strict ? severity::required : severity::warn;
         st.q5 = o_.strict ? severity::required : severity::warn;
     } else {
+        // R4 is what the 3B+ ROM is known to accept; servers that key the 3-space variant on the
+        // B8:27:EB OUI (the beta-tester server) send it R5, which its fixed search also finds.
         st.expected43 = &expected_opt43_r4();
+        st.accept_r4_or_r5 = true;
         st.q5 = o_.strict ? severity::warn : severity::off;
     }
     std::optional<received_reply> ip_offer, pxe_offer;
@@ -610,6 +613,7 @@ bool boot_run::stage_pi3_bootcode() {
     st.total = 60s;
     st.require_opt60 = o_.strict;
     st.expected43 = &expected_opt43_r4();
+    st.accept_r4_or_r5 = true; // a server keyed on the OUI sends the 3B's R5 here too
     st.q5 = o_.strict ? severity::warn : severity::off;
     std::optional<received_reply> ip_offer, pxe_offer;
     {

@@ -64,7 +64,7 @@ tftp-root=$tftp
 log-dhcp
 log-facility=-
 CONF
-lab_bg server "$LAB_DIR/dnsmasq.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/dnsmasq.conf" >/dev/null
+dnsmasq_pid=$(lab_bg server "$LAB_DIR/dnsmasq.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/dnsmasq.conf")
 lab_wait_udp server 67 10 || lab_die "dnsmasq did not start"
 lab_wait_udp server 69 10 || lab_die "dnsmasq TFTP did not start"
 
@@ -172,5 +172,65 @@ lab_check "pi5: every fetched file matches the served bytes" check_hashes pi5
 lab_check "dnsmasq logged the Pi 5 option 97" grep -qi "35:69:50:52" "$LAB_DIR/dnsmasq.log"
 lab_check "three distinct addresses for three Pis" bash -c \
     "[ \$(jq -r .ip '$LAB_DIR/pi3.json' '$LAB_DIR/pi4.json' '$LAB_DIR/pi5.json' | sort -u | wc -l) -eq 3 ]"
+
+
+# --- ProxyDHCP: addresses from one dnsmasq, PXE + TFTP from another ------------------------------
+# The proxy sends the 3B's R5 menu to B8:27:EB MACs and delays those replies by 2 s (R5, R11, the
+# PiServer recipe), so a strict pi3b-rom must pass Q1, Q5 and (f) and fetch from the proxy. A Pi 4
+# gets the proxy's reply first (no delay) and the address second: both orderings must boot.
+kill "$dnsmasq_pid"
+lab_wait 5 bash -c "! kill -0 $dnsmasq_pid" || lab_die "dnsmasq did not stop"
+cat >"$LAB_DIR/main.conf" <<CONF
+port=0
+interface=eth0
+bind-interfaces
+user=root
+no-ping
+dhcp-range=10.42.0.160,10.42.0.199,255.255.255.0,1h
+dhcp-leasefile=$LAB_DIR/main.leases
+log-dhcp
+log-facility=-
+CONF
+lab_host proxy 10.42.0.2/24
+cat >"$LAB_DIR/proxy.conf" <<CONF
+port=0
+interface=eth0
+bind-interfaces
+user=root
+dhcp-range=10.42.0.0,proxy
+dhcp-leasefile=$LAB_DIR/proxy.leases
+dhcp-mac=set:pi3,b8:27:eb:*:*:*
+dhcp-reply-delay=tag:pi3,2
+pxe-service=tag:pi3,0,"Raspberry Pi Boot   "
+pxe-service=tag:!pi3,0,"Raspberry Pi Boot"
+enable-tftp
+tftp-root=$tftp
+log-dhcp
+log-facility=-
+CONF
+lab_bg server "$LAB_DIR/main.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/main.conf" >/dev/null
+lab_bg proxy "$LAB_DIR/proxy.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/proxy.conf" >/dev/null
+lab_wait_udp server 67 10 || lab_die "main dnsmasq did not start"
+lab_wait_udp proxy 69 10 || lab_die "proxy dnsmasq did not start"
+
+boot pi3p pi3b-rom b8:27:eb:85:c0:f2 7285c0f2 --strict
+lab_eq "proxy pi3b-rom strict: exit code" 0 "$RC"
+lab_eq "proxy pi3b-rom strict: stages" "dhcp,firmware,kernel" "$(q '.stages | join(",")')"
+lab_eq "proxy pi3b-rom strict: TFTP from the proxy (its option 54)" 10.42.0.2 "$(q .tftp_server)"
+lab_check "proxy pi3b-rom strict: address from the main server's pool" \
+    bash -c "case $(q .ip) in 10.42.0.1[6-9][0-9]) exit 0;; *) exit 1;; esac"
+for c in rom.q1_menu_3b rom.q5_ip_before_proxy rom.e_proxy_fields rom.f_proxy_delay_1s \
+    rom.a_opt43_bytes rom.q10_siaddr_is_opt54; do
+    lab_eq "proxy pi3b-rom strict: check $c" true "$(q ".checks[] | select(.name == \"$c\") | .ok")"
+done
+lab_check "proxy pi3b-rom strict: every fetched file matches the served bytes" check_hashes pi3p
+
+boot pi4p pi4 dc:a6:32:01:36:c3 6aee7244 --strict
+lab_eq "proxy pi4 strict: exit code" 0 "$RC"
+lab_eq "proxy pi4 strict: stages" "dhcp,firmware,kernel" "$(q '.stages | join(",")')"
+lab_eq "proxy pi4 strict: TFTP from the proxy" 10.42.0.2 "$(q .tftp_server)"
+lab_eq "proxy pi4 strict: proxy reply has yiaddr 0 and the broadcast flag" true \
+    "$(q '.checks[] | select(.name == "eeprom.e_proxy_fields") | .ok')"
+lab_check "proxy pi4 strict: every fetched file matches the served bytes" check_hashes pi4p
 
 lab_finish
