@@ -119,6 +119,7 @@ class boot_run {
     file_result probe_then_fetch(const std::string& name, bool keep = false);
     bool get(const std::string& name, bool required, bool probe_first, file_result* out = nullptr);
     bool get_kernel(const std::vector<std::string>& names, bool probe_first);
+    void stress_checks(const file_result& f);
     bool file_phase(const std::vector<std::string>& defaults,
                     const std::vector<std::string>& kernels, bool probe_first);
     void early_terminate_check();
@@ -139,6 +140,7 @@ class boot_run {
     enum class port_mode { fixed, incrementing, ephemeral } port_mode_ = port_mode::ephemeral;
     std::uint16_t port_ = 0;
     bool race_ = false;
+    bool stress_ = false; // the next fetch carries the --drop-ack/--dup-ack stress
     std::string config_txt_;
     std::vector<std::unique_ptr<tftp_transfer>> aborted_;
 };
@@ -388,7 +390,12 @@ file_result boot_run::probe(const std::string& name) {
 }
 
 file_result boot_run::fetch(const std::string& name, bool keep) {
-    auto t = tftp_transfer::start(tftp_, name, next_port(), save_path(name), keep);
+    tftp_settings s = tftp_;
+    if (stress_) {
+        s.drop_ack_block = o_.drop_ack;
+        s.dup_ack_block = o_.dup_ack;
+    }
+    auto t = tftp_transfer::start(s, name, next_port(), save_path(name), keep);
     if (!t) {
         file_result f;
         f.name = name;
@@ -423,7 +430,12 @@ file_result boot_run::probe_then_fetch(const std::string& name, bool keep) {
         record((*p)->result(), true);
         return (*p)->result();
     }
-    auto t = tftp_transfer::start(tftp_, name, next_port(), save_path(name), keep);
+    tftp_settings s = tftp_;
+    if (stress_) {
+        s.drop_ack_block = o_.drop_ack;
+        s.dup_ack_block = o_.dup_ack;
+    }
+    auto t = tftp_transfer::start(s, name, next_port(), save_path(name), keep);
     (*p)->abort_early();
     record((*p)->result(), true);
     aborted_.push_back(std::move(*p));
@@ -455,19 +467,41 @@ bool boot_run::get(const std::string& name, bool required, bool probe_first, fil
 
 bool boot_run::get_kernel(const std::vector<std::string>& names, bool probe_first) {
     // The firmware picks the first kernel that exists; the last name is the one it insists on.
+    std::string name = prefix_ + names.back();
+    bool probed = false;
     for (std::size_t i = 0; i + 1 < names.size(); ++i) {
-        const file_result pr = probe(prefix_ + names[i]);
-        if (pr.outcome != file_outcome::probed)
-            continue;
-        if (!get(prefix_ + names[i], true, false))
-            return false;
-        stage_reached("kernel");
-        return true;
+        if (probe(prefix_ + names[i]).outcome == file_outcome::probed) {
+            name = prefix_ + names[i];
+            probed = true;
+            break;
+        }
     }
-    if (!get(prefix_ + names.back(), true, probe_first))
+    stress_ = o_.drop_ack.has_value() || o_.dup_ack.has_value();
+    file_result f;
+    const bool ok = get(name, true, probe_first && !probed, &f);
+    stress_ = false;
+    if (!ok)
         return false;
+    stress_checks(f);
     stage_reached("kernel");
     return true;
+}
+
+void boot_run::stress_checks(const file_result& f) {
+    auto& c = report_.checks;
+    if (o_.drop_ack)
+        c.add("tftp.stress_server_retransmits_after_lost_ack",
+              f.ack_dropped && f.server_retransmitted,
+              !f.ack_dropped ? fmt::format("{} has no block {}", f.name, *o_.drop_ack)
+              : f.server_retransmitted
+                  ? fmt::format("{}: DATA {} re-sent after its ACK was withheld", f.name,
+                                *o_.drop_ack)
+                  : fmt::format("{}: {}", f.name, f.detail));
+    if (o_.dup_ack)
+        c.add("tftp.stress_no_resend_on_duplicate_ack", f.ack_duplicated && f.duplicates == 0,
+              !f.ack_duplicated ? fmt::format("{} has no block {}", f.name, *o_.dup_ack)
+                                : fmt::format("{}: ACK {} sent twice, {} duplicate DATA blocks",
+                                              f.name, *o_.dup_ack, f.duplicates));
 }
 
 bool boot_run::file_phase(const std::vector<std::string>& defaults,
@@ -476,10 +510,18 @@ bool boot_run::file_phase(const std::vector<std::string>& defaults,
         for (const auto& entry : *o_.files) {
             const bool optional = entry.ends_with("?");
             const std::string name = optional ? entry.substr(0, entry.size() - 1) : entry;
-            if (!get(prefix_ + name, !optional, probe_first))
+            const bool kernel =
+                name.rfind("kernel", 0) == 0 || name.find("/kernel") != std::string::npos;
+            stress_ = kernel && (o_.drop_ack || o_.dup_ack);
+            file_result f;
+            const bool ok = get(prefix_ + name, !optional, probe_first, &f);
+            stress_ = false;
+            if (!ok)
                 return false;
-            if (name.rfind("kernel", 0) == 0 || name.find("/kernel") != std::string::npos)
+            if (kernel && f.outcome == file_outcome::fetched) {
+                stress_checks(f);
                 stage_reached("kernel");
+            }
         }
         stage_reached("firmware");
         return true;
@@ -657,6 +699,11 @@ bool boot_run::stage_pi3_bootcode() {
         return fail("prefix probe " + pr.name + ": " + pr.detail);
     report_.prefix = prefix_;
     say(fmt::format("bootcode: prefix '{}'", prefix_));
+    if (o_.files) {
+        const bool ok = file_phase({}, {}, true);
+        early_terminate_check();
+        return ok;
+    }
     for (const char* name : {"autoboot.txt", "config.txt", "recovery.elf"})
         if (!get(prefix_ + name, false, true))
             return false;
@@ -669,9 +716,7 @@ bool boot_run::stage_pi3_bootcode() {
     const std::string dtb = !o_.dtb.empty()                   ? o_.dtb
                             : o_.start == model::pi3bplus_rom ? "bcm2710-rpi-3-b-plus.dtb"
                                                               : "bcm2710-rpi-3-b.dtb";
-    if (!o_.files) {
-        probe(prefix_ + "dt-blob.bin");
-    }
+    probe(prefix_ + "dt-blob.bin");
     if (!file_phase({"config.txt?", dtb, "cmdline.txt?"}, {"kernel8.img", "kernel7.img"}, true))
         return false;
     early_terminate_check();
@@ -805,15 +850,18 @@ bool boot_run::stage_eeprom(bool pi5) {
     }
     report_.prefix = prefix_;
     say(fmt::format("eeprom: prefix '{}'", prefix_));
+    if (o_.files) {
+        const bool ok = file_phase({}, {}, !pi5);
+        early_terminate_check();
+        return ok;
+    }
 
     if (pi5) {
         model_ = model::pi5;
         const std::string dtb = o_.dtb.empty() ? "bcm2712-rpi-5-b.dtb" : o_.dtb;
-        if (!o_.files) {
-            if (!get(prefix_ + "config.txt", false, false) || !get(prefix_ + dtb, true, false))
-                return false;
-            stage_reached("firmware");
-        }
+        if (!get(prefix_ + "config.txt", false, false) || !get(prefix_ + dtb, true, false))
+            return false;
+        stage_reached("firmware");
         if (!file_phase({"overlays/overlay_map.dtb?", "cmdline.txt?"},
                         {"kernel_2712.img", "kernel8.img"}, false))
             return false;

@@ -37,6 +37,10 @@ struct boot_options {
     std::optional<ipv4_address> tftp_ip;   ///< EEPROM TFTP_IP (Pi 4/5)
     std::optional<ipv4_address> expect_ip; ///< kernel-dhcp alone: the firmware-stage address
     std::string dtb;                       ///< override the model's device tree name
+    /// Data-path stress on the kernel image fetch: withhold the ACK of this block once / send the
+    /// ACK of this block twice (spec §5.5 step 6).
+    std::optional<std::uint16_t> drop_ack;
+    std::optional<std::uint16_t> dup_ack;
     std::function<void(const std::string&)> progress; ///< one human line per step
 };
 

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     std::string boardrev_text, style_text, prefix_text = "serial", files_text,
                                            timeout_text = "120s";
     std::string file_timeout_text = "30s", save_dir, tftp_ip_text, expect_ip_text, dtb;
-    int blksize = 0, prl = 14;
+    int blksize = 0, prl = 14, drop_ack = 0, dup_ack = 0;
     bool strict = false, kernel_dhcp = false, json = false, quiet = false;
     // A wrapper (tests, the demo, the sim power driver) may append an option it already set.
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
                    "EEPROM TFTP_IP: overrides the DHCP choice (pi4/pi5)");
     app.add_option("--expect-ip", expect_ip_text, "kernel-dhcp alone: the firmware-stage address");
     app.add_option("--dtb", dtb, "device tree name instead of the model's default");
+    app.add_option("--drop-ack", drop_ack,
+                   "kernel fetch: withhold the ACK of block N once (server must retransmit)");
+    app.add_option("--dup-ack", dup_ack,
+                   "kernel fetch: send the ACK of block N twice (server must not resend)");
     app.add_flag("--json", json, "print the JSON report on stdout");
     app.add_flag("-q,--quiet", quiet, "no progress lines on stderr");
     try {
@@ -156,6 +160,12 @@ int main(int argc, char** argv) {
             return usage("bad --expect-ip");
     }
     o.dtb = dtb;
+    if (drop_ack < 0 || drop_ack > 65535 || dup_ack < 0 || dup_ack > 65535)
+        return usage("--drop-ack/--dup-ack take a block number 1..65535");
+    if (drop_ack > 0)
+        o.drop_ack = static_cast<std::uint16_t>(drop_ack);
+    if (dup_ack > 0)
+        o.dup_ack = static_cast<std::uint16_t>(dup_ack);
     if (!quiet)
         o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
 

@@ -265,16 +265,36 @@ void tftp_transfer::finish_fetch() {
 
 void tftp_transfer::run_to_end(clock_type::time_point overall) {
     const auto deadline = std::min(started_ + s_.file_timeout, overall);
-    // ACK the block already in hand (DATA 1).
+    // ACK the block already in hand (DATA 1), unless a stress option withholds it.
     last_sent_ = build_ack(static_cast<std::uint16_t>(next_block_ - 1));
-    send_to_tid(last_sent_);
+    if (!(s_.drop_ack_block && *s_.drop_ack_block == 1))
+        send_to_tid(last_sent_);
+    else
+        last_send_ = clock_type::now();
     int retransmits_since_progress = 0;
+    bool withheld = false; // the ACK of drop_ack_block is being withheld
+    clock_type::time_point withheld_until{};
+    if (s_.drop_ack_block && *s_.drop_ack_block == 1) {
+        // DATA 1 is already in hand: withhold its ACK instead of sending it.
+        result_.ack_dropped = true;
+        withheld = true;
+        withheld_until = clock_type::now() + s_.server_retransmit_wait;
+    }
     while (!complete_) {
-        auto pkt = wait_packet(std::min(last_send_ + s_.ack_retransmit, deadline));
+        const auto wake = withheld ? withheld_until : last_send_ + s_.ack_retransmit;
+        auto pkt = wait_packet(std::min(wake, deadline));
         if (!pkt) {
             if (clock_type::now() >= deadline) {
                 fail(fmt::format("timed out at block {} ({} bytes)", next_block_, result_.bytes));
                 return;
+            }
+            if (withheld) {
+                // Waiting for the server to retransmit on its own; we stay silent up to a limit.
+                if (clock_type::now() < withheld_until)
+                    continue;
+                withheld = false;
+                result_.detail = fmt::format("server did not retransmit DATA {} within {} ms",
+                                             *s_.drop_ack_block, s_.server_retransmit_wait.count());
             }
             if (retransmits_since_progress >= s_.max_retransmits) {
                 fail(fmt::format("no DATA {} after {} ACK retransmits", next_block_,
@@ -301,13 +321,29 @@ void tftp_transfer::run_to_end(clock_type::time_point overall) {
             if (!accept_data(p->data))
                 return;
             last_sent_ = build_ack(next_block_);
-            send_to_tid(last_sent_);
+            if (s_.drop_ack_block && *s_.drop_ack_block == next_block_ && !result_.ack_dropped) {
+                result_.ack_dropped = true;
+                withheld = true;
+                withheld_until = clock_type::now() + s_.server_retransmit_wait;
+                last_send_ = clock_type::now();
+            } else {
+                send_to_tid(last_sent_);
+            }
+            if (s_.dup_ack_block && *s_.dup_ack_block == next_block_ && !result_.ack_duplicated) {
+                result_.ack_duplicated = true;
+                send_to_tid(last_sent_);
+            }
             // Block numbers wrap 65535 → 0 (T6, bootloaders since 2025-09-23).
             next_block_ = static_cast<std::uint16_t>(next_block_ + 1);
             retransmits_since_progress = 0;
         } else if (p->block == static_cast<std::uint16_t>(next_block_ - 1)) {
             // A duplicate of the block we ACKed: re-ACK it, as bootloaders since 2021-02 do.
-            ++result_.duplicates;
+            if (withheld) {
+                withheld = false;
+                result_.server_retransmitted = true; // the answer to the withheld ACK
+            } else {
+                ++result_.duplicates;
+            }
             send_to_tid(last_sent_);
         }
     }

@@ -28,6 +28,14 @@ struct tftp_settings {
     std::chrono::milliseconds ack_retransmit{2000};
     int max_retransmits = 8;
     std::chrono::milliseconds file_timeout{30000}; ///< TFTP_FILE_TIMEOUT
+    /// Data-path stress (spec §5.5 step 6), fetches only: withhold the ACK of this block once, so
+    /// the server must retransmit the DATA after its timeout ...
+    std::optional<std::uint16_t> drop_ack_block;
+    /// ... and send the ACK of this block twice, which the server must not answer with a second
+    /// copy of the next block (T5, Sorcerer's Apprentice).
+    std::optional<std::uint16_t> dup_ack_block;
+    /// How long to wait for the server's retransmission of a withheld ACK's block.
+    std::chrono::milliseconds server_retransmit_wait{10000};
 };
 
 enum class file_outcome { fetched, not_found, probed, failed };
@@ -46,9 +54,12 @@ struct file_result {
     std::string detail;
     std::chrono::milliseconds first_reply_after{0};
     std::uint16_t local_port = 0;
-    int duplicates = 0;  ///< duplicate DATA blocks seen (re-ACKed)
-    int retransmits = 0; ///< RRQs/ACKs we re-sent
-    std::string content; ///< kept for small text files (config.txt) when asked
+    int duplicates = 0;                ///< duplicate DATA blocks seen (re-ACKed)
+    int retransmits = 0;               ///< RRQs/ACKs we re-sent
+    std::string content;               ///< kept for small text files (config.txt) when asked
+    bool ack_dropped = false;          ///< drop_ack_block was reached and its ACK withheld
+    bool server_retransmitted = false; ///< ... and the server re-sent that block
+    bool ack_duplicated = false;       ///< dup_ack_block was reached and ACKed twice
 };
 
 /// One read transfer from one local port.

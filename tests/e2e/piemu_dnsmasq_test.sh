@@ -159,6 +159,23 @@ lab_eq "pi4: kernel DHCP got the firmware-stage address" true \
 lab_eq "pi4: no option 43 for the kernel" true "$(q '.checks[] | select(.name == "kernel.no_opt43") | .ok')"
 lab_eq "pi4: every required check passed" 0 "$(q '[.checks[] | select(.required and (.ok | not))] | length')"
 
+# --- Pi 4 data-path stress: a kernel of more than 65535 blocks (wrap to 0, T6), one withheld ACK
+# (dnsmasq must retransmit) and one duplicated ACK (dnsmasq must not resend, T5) -----------------
+mkdir -p "$tftp/big"
+cp "$tftp/start4.elf" "$tftp/big/start4.elf"
+blob "$tftp/big/kernel8.img" $((65536 * 512 + 300))
+boot pi4s pi4 dc:a6:32:01:36:c4 6aee7245 --tftp-prefix str:big/ --blksize 512 \
+    --files kernel8.img --drop-ack 5 --dup-ack 9
+lab_eq "pi4 stress: exit code" 0 "$RC"
+lab_eq "pi4 stress: prefix from --tftp-prefix str:" "big/" "$(q .prefix)"
+lab_eq "pi4 stress: 65537-block kernel fetched" $((65536 * 512 + 300)) \
+    "$(q '.files[] | select(.name == "big/kernel8.img" and .result == "fetched") | .bytes')"
+lab_check "pi4 stress: the wrapped file matches the served bytes" check_hashes pi4s
+lab_eq "pi4 stress: dnsmasq retransmitted after the withheld ACK" true \
+    "$(q '.checks[] | select(.name == "tftp.stress_server_retransmits_after_lost_ack") | .ok')"
+lab_eq "pi4 stress: dnsmasq did not resend on the duplicate ACK" true \
+    "$(q '.checks[] | select(.name == "tftp.stress_no_resend_on_duplicate_ack") | .ok')"
+
 # --- Pi 5 (EEPROM loads everything itself, serial prefix, initramfs from config.txt) -----------
 boot pi5 pi5 2c:cf:67:11:22:33 da591740 --boardrev d04170
 lab_eq "pi5: exit code" 0 "$RC"
