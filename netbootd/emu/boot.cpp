@@ -5,6 +5,7 @@
 #include "netbootd/emu/link.hpp"
 #include "netbootd/emu/packet_socket.hpp"
 #include "netbootd/emu/tftp_client.hpp"
+#include "netbootd/emu/up_call.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -123,6 +124,7 @@ class boot_run {
     bool file_phase(const std::vector<std::string>& defaults,
                     const std::vector<std::string>& kernels, bool probe_first);
     void early_terminate_check();
+    bool up_call();
 
     const boot_options& o_;
     boot_report report_;
@@ -970,6 +972,24 @@ bool boot_run::stage_kernel_dhcp() {
     return true;
 }
 
+bool boot_run::up_call() {
+    auto url = parse_http_url(o_.up_url);
+    if (!url)
+        return fail("--up-url: " + url.error());
+    const nlohmann::json body{
+        {"mac", mac_.to_string()}, {"ip", report_.ip},         {"serial", format_serial(o_.serial)},
+        {"model", report_.model},  {"stages", report_.stages}, {"source", "netbootd-piemu"}};
+    const auto left = std::chrono::duration_cast<ms>(deadline_ - clock_type::now());
+    auto status = http_post_json(*url, body, o_.up_token, std::clamp(left, ms(100), ms(10000)));
+    if (!status)
+        return fail("up call to " + o_.up_url + ": " + status.error());
+    say(fmt::format("up call to {}: HTTP {}", o_.up_url, *status));
+    if (*status < 200 || *status >= 300)
+        return fail(fmt::format("up call to {}: HTTP {}", o_.up_url, *status));
+    stage_reached("up");
+    return true;
+}
+
 boot_report boot_run::run() {
     model_ = o_.start;
     report_.model = std::string(to_string(o_.start));
@@ -1011,6 +1031,8 @@ boot_report boot_run::run() {
     }
     if (ok && o_.kernel_dhcp && o_.start != model::kernel_dhcp)
         ok = stage_kernel_dhcp();
+    if (ok && !o_.up_url.empty())
+        ok = up_call();
     if (clock_type::now() >= deadline_ && !ok && report_.error.empty())
         report_.error = "overall timeout";
     report_.completed = ok;

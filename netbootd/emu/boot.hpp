@@ -41,6 +41,8 @@ struct boot_options {
     /// ACK of this block twice (spec §5.5 step 6).
     std::optional<std::uint16_t> drop_ack;
     std::optional<std::uint16_t> dup_ack;
+    std::string up_url;   ///< POST the node agent's "up" call here at the end (empty: skip)
+    std::string up_token; ///< bearer token for it
     std::function<void(const std::string&)> progress; ///< one human line per step
 };
 

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     std::string boardrev_text, style_text, prefix_text = "serial", files_text,
                                            timeout_text = "120s";
     std::string file_timeout_text = "30s", save_dir, tftp_ip_text, expect_ip_text, dtb;
+    std::string up_url, up_token;
     int blksize = 0, prl = 14, drop_ack = 0, dup_ack = 0;
     bool strict = false, kernel_dhcp = false, json = false, quiet = false;
     // A wrapper (tests, the demo, the sim power driver) may append an option it already set.
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
                    "kernel fetch: withhold the ACK of block N once (server must retransmit)");
     app.add_option("--dup-ack", dup_ack,
                    "kernel fetch: send the ACK of block N twice (server must not resend)");
+    app.add_option("--up-url", up_url,
+                   "at the end, POST the node agent's \"up\" call (JSON) to this http:// URL");
+    app.add_option("--up-token", up_token, "bearer token for --up-url");
     app.add_flag("--json", json, "print the JSON report on stdout");
     app.add_flag("-q,--quiet", quiet, "no progress lines on stderr");
     try {
@@ -160,6 +164,8 @@ int main(int argc, char** argv) {
             return usage("bad --expect-ip");
     }
     o.dtb = dtb;
+    o.up_url = up_url;
+    o.up_token = up_token;
     if (drop_ack < 0 || drop_ack > 65535 || dup_ack < 0 || dup_ack > 65535)
         return usage("--drop-ack/--dup-ack take a block number 1..65535");
     if (drop_ack > 0)

@@ -177,10 +177,22 @@ lab_eq "pi4 stress: dnsmasq did not resend on the duplicate ACK" true \
     "$(q '.checks[] | select(.name == "tftp.stress_no_resend_on_duplicate_ack") | .ok')"
 
 # --- Pi 5 (EEPROM loads everything itself, serial prefix, initramfs from config.txt) -----------
-boot pi5 pi5 2c:cf:67:11:22:33 da591740 --boardrev d04170
+# ... and at the end the node agent's "up" call, here to a busybox httpd CGI that records it.
+mkdir -p "$LAB_DIR/www/cgi-bin"
+cat >"$LAB_DIR/www/cgi-bin/up" <<CGI
+#!/bin/sh
+head -c "\$CONTENT_LENGTH" >"$LAB_DIR/up-body.json"
+printf 'Content-Type: text/plain\r\n\r\nok\n'
+CGI
+chmod +x "$LAB_DIR/www/cgi-bin/up"
+lab_bg server "$LAB_DIR/httpd.log" busybox httpd -f -p 10.42.0.1:8080 -h "$LAB_DIR/www" >/dev/null
+lab_wait_tcp server 8080 10 || lab_die "busybox httpd did not start"
+boot pi5 pi5 2c:cf:67:11:22:33 da591740 --boardrev d04170 --up-url http://10.42.0.1:8080/cgi-bin/up
 lab_eq "pi5: exit code" 0 "$RC"
 lab_eq "pi5: report ok" true "$(q .ok)"
-lab_eq "pi5: stages" "dhcp,firmware,kernel" "$(q '.stages | join(",")')"
+lab_eq "pi5: stages" "dhcp,firmware,kernel,up" "$(q '.stages | join(",")')"
+lab_eq "pi5: the up call carried the MAC and address" "2c:cf:67:11:22:33 $(q .ip)" \
+    "$(jq -r '.mac + " " + .ip' "$LAB_DIR/up-body.json" 2>/dev/null)"
 lab_eq "pi5: serial prefix found via config.txt" "da591740/" "$(q .prefix)"
 lab_check "pi5: kernel_2712.img fetched" has_file da591740/kernel_2712.img fetched
 lab_check "pi5: initramfs named by config.txt fetched" has_file da591740/initramfs_2712 fetched
