@@ -10,7 +10,8 @@ using namespace netbootd;
 using namespace std::chrono_literals;
 
 TEST(mac_address, accepts_the_usual_spellings) {
-    for (auto text : {"b8:27:eb:fc:6a:59", "B8:27:EB:FC:6A:59", "b8-27-eb-fc-6a-59", "b827ebfc6a59"}) {
+    for (auto text :
+         {"b8:27:eb:fc:6a:59", "B8:27:EB:FC:6A:59", "b8-27-eb-fc-6a-59", "b827ebfc6a59"}) {
         auto m = mac_address::parse(text);
         ASSERT_TRUE(m) << text;
         EXPECT_EQ(m->to_string(), "b8:27:eb:fc:6a:59");
@@ -20,15 +21,16 @@ TEST(mac_address, accepts_the_usual_spellings) {
 }
 
 TEST(mac_address, rejects_malformed) {
-    for (auto text : {"", "b8:27:eb:fc:6a", "b8:27:eb:fc:6a:5g", "b8:27-eb:fc:6a:59", "b8:27:eb:fc:6a:59:00",
-                      "b827ebfc6a5", "b8.27.eb.fc.6a.59"})
+    for (auto text : {"", "b8:27:eb:fc:6a", "b8:27:eb:fc:6a:5g", "b8:27-eb:fc:6a:59",
+                      "b8:27:eb:fc:6a:59:00", "b827ebfc6a5", "b8.27.eb.fc.6a.59"})
         EXPECT_FALSE(mac_address::parse(text)) << text;
 }
 
 TEST(ipv4, parse_and_format) {
     EXPECT_EQ(ipv4_address::parse("10.42.0.250")->value, 0x0a2a00fau);
     EXPECT_EQ(ipv4_address{0x0a2a00fa}.to_string(), "10.42.0.250");
-    for (auto text : {"", "10.42.0", "10.42.0.256", "10.42.0.1.", "10.042.0.1", "a.b.c.d", "10.42.0.1/24", " 10.42.0.1"})
+    for (auto text : {"", "10.42.0", "10.42.0.256", "10.42.0.1.", "10.042.0.1", "a.b.c.d",
+                      "10.42.0.1/24", " 10.42.0.1"})
         EXPECT_FALSE(ipv4_address::parse(text)) << text;
 }
 

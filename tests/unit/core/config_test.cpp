@@ -40,15 +40,17 @@ TEST(config, valid_file_applies_defaults) {
     EXPECT_EQ(cfg.nodes[0].serial, 0x27e247ccu);
     EXPECT_FALSE(cfg.nodes[1].serial.has_value());
     EXPECT_FALSE(cfg.dhcp.lease_time.has_value()) << "lease_time defaults to infinite";
-    EXPECT_EQ(cfg.dhcp.unknown_clients, unknown_client_policy::ignore) << "strangers are ignored by default";
+    EXPECT_EQ(cfg.dhcp.unknown_clients, unknown_client_policy::ignore)
+        << "strangers are ignored by default";
     EXPECT_EQ(cfg.summary(), "t: 2 nodes, 0 power drivers, dhcp full, tftp on, nfs none");
 }
 
 TEST(config, per_node_values_override_defaults) {
-    auto cfg = parse_config(std::string(base) +
-                                "  - { position: 3, mac: \"d8:3a:dd:00:00:03\", hostname: builder, ip: 10.42.0.77, "
-                                "root: clone, model: pi5 }\n",
-                            "c.yaml");
+    auto cfg = parse_config(
+        std::string(base) +
+            "  - { position: 3, mac: \"d8:3a:dd:00:00:03\", hostname: builder, ip: 10.42.0.77, "
+            "root: clone, model: pi5 }\n",
+        "c.yaml");
     const auto& n = cfg.nodes[2];
     EXPECT_EQ(n.hostname, "builder");
     EXPECT_EQ(n.ip.to_string(), "10.42.0.77");
@@ -88,7 +90,9 @@ struct bad_case {
     std::string expected;
 };
 
-void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const bad_case& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class config_errors : public ::testing::TestWithParam<bad_case> {};
 
@@ -101,16 +105,20 @@ TEST_P(config_errors, reports_location_and_reason) {
     EXPECT_THAT(all, HasSubstr(GetParam().expected));
 }
 
-std::string with_node(const std::string& line) { return std::string(base) + line + "\n"; }
+std::string with_node(const std::string& line) {
+    return std::string(base) + line + "\n";
+}
 
 INSTANTIATE_TEST_SUITE_P(
     table, config_errors,
     ::testing::Values(
         bad_case{"duplicate_mac", with_node("  - { position: 3, mac: \"b8:27:eb:fc:6a:59\" }"),
                  "c.yaml:11:25: duplicate MAC b8:27:eb:fc:6a:59 (first used at line 9)"},
-        bad_case{"duplicate_position", with_node("  - { position: 2, mac: \"b8:27:eb:00:00:09\", ip: 10.42.0.9 }"),
+        bad_case{"duplicate_position",
+                 with_node("  - { position: 2, mac: \"b8:27:eb:00:00:09\", ip: 10.42.0.9 }"),
                  "c.yaml:11:17: duplicate position 2 (first used at line 10)"},
-        bad_case{"duplicate_ip", with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", ip: 10.42.0.1 }"),
+        bad_case{"duplicate_ip",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", ip: 10.42.0.1 }"),
                  "c.yaml:11:50: duplicate IP 10.42.0.1"},
         bad_case{"duplicate_hostname",
                  with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", hostname: node01 }"),
@@ -118,21 +126,25 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"duplicate_serial",
                  with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", serial: \"27E247CC\" }"),
                  "c.yaml:11:54: duplicate serial 27e247cc"},
-        bad_case{"ip_outside_subnet", with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", ip: 10.43.0.3 }"),
+        bad_case{"ip_outside_subnet",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", ip: 10.43.0.3 }"),
                  "c.yaml:11:50: IP 10.43.0.3 of node03 is outside the subnet 10.42.0.0/24"},
         bad_case{"ip_is_server", with_node("  - { position: 250, mac: \"b8:27:eb:00:00:09\" }"),
                  "IP 10.42.0.250 of node250 is the server's own address"},
         bad_case{"malformed_mac", with_node("  - { position: 3, mac: \"b8:27:eb:00:00\" }"),
                  "c.yaml:11:25: malformed MAC 'b8:27:eb:00:00'"},
-        bad_case{"malformed_serial", with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", serial: \"27e247c\" }"),
+        bad_case{"malformed_serial",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", serial: \"27e247c\" }"),
                  "c.yaml:11:54: malformed serial '27e247c' (expected 8 hex digits"},
-        bad_case{"unknown_node_key", with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", hostnme: x }"),
+        bad_case{"unknown_node_key",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", hostnme: x }"),
                  "c.yaml:11:46: unknown key 'hostnme' in 'nodes[]'"},
-        bad_case{"unknown_section_key",
-                 std::string("tftp:\n  max_blocksize: 1024\n") + base,
+        bad_case{"unknown_section_key", std::string("tftp:\n  max_blocksize: 1024\n") + base,
                  "c.yaml:2:3: unknown key 'max_blocksize' in 'tftp'"},
-        bad_case{"unknown_top_level", std::string("dchp: {}\n") + base, "c.yaml:1:1: unknown key 'dchp' in 'top level'"},
-        bad_case{"pool_overlaps_static", std::string("dhcp: { pool: 10.42.0.2-10.42.0.20 }\n") + base,
+        bad_case{"unknown_top_level", std::string("dchp: {}\n") + base,
+                 "c.yaml:1:1: unknown key 'dchp' in 'top level'"},
+        bad_case{"pool_overlaps_static",
+                 std::string("dhcp: { pool: 10.42.0.2-10.42.0.20 }\n") + base,
                  "IP 10.42.0.2 of node02 lies inside the dynamic pool 10.42.0.2-10.42.0.20"},
         bad_case{"pool_backwards", std::string("dhcp: { pool: 10.42.0.20-10.42.0.2 }\n") + base,
                  "c.yaml:1:15: 'dhcp.pool' runs backwards"},
@@ -147,10 +159,12 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"subnet_host_bits", "cluster: { server_ip: 10.42.0.250, subnet: 10.42.0.1/24 }\n",
                  "c.yaml:1:44: 'cluster.subnet' is not a network like 10.42.0.0/24"},
         bad_case{"unknown_power_driver",
-                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", power: { driver: plug, channel: 1 } }"),
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", power: { driver: plug, "
+                           "channel: 1 } }"),
                  "uses power driver 'plug', which 'power.drivers' does not define"},
-        bad_case{"bad_hostname_template", std::string(base).replace(std::string(base).find("defaults:"), 9,
-                                                                  "defaults:\n  hostname: \"n{pos}\""),
+        bad_case{"bad_hostname_template",
+                 std::string(base).replace(std::string(base).find("defaults:"), 9,
+                                           "defaults:\n  hostname: \"n{pos}\""),
                  "unknown variable '{pos}'"},
         bad_case{"yaml_syntax", "cluster: [\n", "c.yaml:2:1:"},
         bad_case{"api_listen", std::string("api: { listen: localhost }\n") + base,
@@ -158,13 +172,15 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& row) { return std::string(row.param.name); });
 
 TEST(config, reports_every_error_not_just_the_first) {
-    auto diags = errors_of(with_node("  - { position: 3, mac: \"zz\" }\n  - { position: 4, mac: \"b8:27:eb:fc:6a:59\" }"));
+    auto diags = errors_of(with_node(
+        "  - { position: 3, mac: \"zz\" }\n  - { position: 4, mac: \"b8:27:eb:fc:6a:59\" }"));
     EXPECT_EQ(diags.size(), 2u);
 }
 
 TEST(config, load_resolves_relative_paths_against_the_file) {
     auto cfg = load_config(NETBOOTD_SOURCE_DIR "/configs/lab.yaml");
-    EXPECT_EQ(cfg.tftp.templates_dir, std::filesystem::path(NETBOOTD_SOURCE_DIR "/rootfs-templates/boot"));
+    EXPECT_EQ(cfg.tftp.templates_dir,
+              std::filesystem::path(NETBOOTD_SOURCE_DIR "/rootfs-templates/boot"));
 }
 
 TEST(config, shipped_examples_are_valid) {

@@ -36,7 +36,8 @@ TEST(event_bus, ring_is_bounded_and_keeps_the_newest) {
     ASSERT_EQ(all.size(), 3u);
     EXPECT_EQ(all.front().position, 7);
     EXPECT_EQ(all.back().position, 9);
-    EXPECT_EQ(bus.counts().at("tftp.rrq"), 10u) << "counts cover everything, not just what is retained";
+    EXPECT_EQ(bus.counts().at("tftp.rrq"), 10u)
+        << "counts cover everything, not just what is retained";
 }
 
 TEST(event_bus, filters_by_node_kind_prefix_and_seq) {
@@ -99,5 +100,6 @@ TEST(event, json_form) {
     EXPECT_EQ(j["mac"], "b8:27:eb:e2:47:cc");
     EXPECT_EQ(j["time"], "2023-11-14T22:13:20.123Z");
     EXPECT_EQ(j["fields"]["expected"], true);
-    EXPECT_EQ(to_line(e), "tftp.not_found pos=2 mac=b8:27:eb:e2:47:cc ip=10.42.0.2 expected=true file=27e247cc/start.elf");
+    EXPECT_EQ(to_line(e), "tftp.not_found pos=2 mac=b8:27:eb:e2:47:cc ip=10.42.0.2 expected=true "
+                          "file=27e247cc/start.elf");
 }

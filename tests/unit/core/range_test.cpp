@@ -48,18 +48,18 @@ TEST_P(range_errors, are_explained) {
     EXPECT_THAT(r.error(), HasSubstr(GetParam().message));
 }
 
-INSTANTIATE_TEST_SUITE_P(table, range_errors,
-                         ::testing::Values(bad_pattern{"node[60-01]", "runs backwards (write 01-60)"},
-                                           bad_pattern{"node[01-60", "unterminated '[' at column 5"},
-                                           bad_pattern{"node01-60]", "unmatched ']' at column 10"},
-                                           bad_pattern{"node[]", "empty brackets"},
-                                           bad_pattern{"node[a-5]", "bad range 'a-5'"},
-                                           bad_pattern{"node[1-,3]", "bad range '1-'"},
-                                           bad_pattern{"n[1-999999999]", "too large"},
-                                           bad_pattern{"n[1-1000]m[1-1000]", "more than 100000"},
-                                           bad_pattern{"n[c-a]", "runs backwards"},
-                                           bad_pattern{"n[[1-2]]", "nested '['"},
-                                           bad_pattern{"", "empty expression"}));
+INSTANTIATE_TEST_SUITE_P(
+    table, range_errors,
+    ::testing::Values(bad_pattern{"node[60-01]", "runs backwards (write 01-60)"},
+                      bad_pattern{"node[01-60", "unterminated '[' at column 5"},
+                      bad_pattern{"node01-60]", "unmatched ']' at column 10"},
+                      bad_pattern{"node[]", "empty brackets"},
+                      bad_pattern{"node[a-5]", "bad range 'a-5'"},
+                      bad_pattern{"node[1-,3]", "bad range '1-'"},
+                      bad_pattern{"n[1-999999999]", "too large"},
+                      bad_pattern{"n[1-1000]m[1-1000]", "more than 100000"},
+                      bad_pattern{"n[c-a]", "runs backwards"},
+                      bad_pattern{"n[[1-2]]", "nested '['"}, bad_pattern{"", "empty expression"}));
 
 TEST(positions, list_and_ranges) {
     EXPECT_THAT(*parse_positions("1-5,62"), ElementsAre(1, 2, 3, 4, 5, 62));

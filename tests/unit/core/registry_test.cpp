@@ -12,7 +12,8 @@ using ::testing::HasSubstr;
 namespace {
 
 std::shared_ptr<const registry> ines() {
-    return std::make_shared<const registry>(load_config(NETBOOTD_SOURCE_DIR "/configs/ines-60.yaml"));
+    return std::make_shared<const registry>(
+        load_config(NETBOOTD_SOURCE_DIR "/configs/ines-60.yaml"));
 }
 
 std::vector<int> positions(const std::vector<const node*>& v) {
@@ -45,7 +46,8 @@ TEST(registry, select_what_operators_type) {
     EXPECT_EQ(positions(*r->select("10.42.0.[4-5]")), (std::vector<int>{4, 5}));
     EXPECT_EQ(positions(*r->select("b8:27:eb:fc:6a:59")), (std::vector<int>{35}));
     EXPECT_EQ(positions(*r->select("27e247cc")), (std::vector<int>{2}));
-    EXPECT_EQ(positions(*r->select("3,node03,10.42.0.3")), (std::vector<int>{3})) << "duplicates fold";
+    EXPECT_EQ(positions(*r->select("3,node03,10.42.0.3")), (std::vector<int>{3}))
+        << "duplicates fold";
 }
 
 TEST(registry, select_errors_name_what_matched_nothing) {
@@ -69,12 +71,14 @@ TEST(registry, ten_thousand_nodes_load_and_look_up) {
     std::string text = "cluster: { server_ip: 10.0.0.1, subnet: 10.0.0.0/16 }\n"
                        "defaults: { hostname: \"n{position:05}\" }\nnodes:\n";
     for (int p = 1; p <= 10000; ++p)
-        text += fmt::format("  - {{ position: {}, mac: \"02:00:00:00:{:02x}:{:02x}\", ip: 10.0.{}.{} }}\n", p,
-                            p >> 8, p & 0xff, 1 + p / 250, p % 250 + 1);
+        text += fmt::format(
+            "  - {{ position: {}, mac: \"02:00:00:00:{:02x}:{:02x}\", ip: 10.0.{}.{} }}\n", p,
+            p >> 8, p & 0xff, 1 + p / 250, p % 250 + 1);
     const auto t0 = std::chrono::steady_clock::now();
     auto r = std::make_shared<const registry>(parse_config(text, "big.yaml"));
     const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     RecordProperty("load_ms", static_cast<int>(ms));
     ASSERT_EQ(r->nodes().size(), 10000u);
     EXPECT_EQ(r->by_mac(*mac_address::parse("02:00:00:00:27:10"))->position, 10000);
