@@ -65,11 +65,12 @@ start_server() { # mode
     dnsmasq-*)
         local extra=()
         [ "$1" = dnsmasq-log ] && extra=(--log-dhcp --log-facility="$LAB_DIR/dnsmasq-$1.log")
-        server_pid=$(lab_bg server "$LAB_DIR/$1.out" /usr/sbin/dnsmasq -d -q --conf-file=/dev/null --port=0 \
+        lab_bg server "$LAB_DIR/$1.out" /usr/sbin/dnsmasq -d -q --conf-file=/dev/null --port=0 \
             --interface=eth0 --bind-interfaces --dhcp-range=10.42.0.0,static,255.255.255.0 \
             --dhcp-option=3,10.42.0.250 --dhcp-option=6,10.42.0.250 --addn-hosts=/dev/null \
             --dhcp-hostsfile="$hosts" --pxe-service=0,"Raspberry Pi Boot" \
-            --dhcp-leasefile="$LAB_DIR/dnsmasq.leases" --pid-file="$LAB_DIR/dnsmasq.pid" "${extra[@]}")
+            --dhcp-leasefile="$LAB_DIR/dnsmasq.leases" --pid-file="$LAB_DIR/dnsmasq.pid" "${extra[@]}"
+        server_pid=$LAB_LAST_PID
         ;;
     netbootd-*)
         # -log: every packet event logged (as dnsmasq --log-dhcp logs every packet); -quiet: events
@@ -77,7 +78,8 @@ start_server() { # mode
         local level=debug
         [ "$1" = netbootd-quiet ] && level=warn
         rm -rf "$LAB_DIR/state"
-        server_pid=$(lab_bg server "$LAB_DIR/$1.log" "$bin" --config "$LAB_DIR/cluster.yaml" --log-level $level)
+        lab_bg server "$LAB_DIR/$1.log" "$bin" --config "$LAB_DIR/cluster.yaml" --log-level $level
+        server_pid=$LAB_LAST_PID
         ;;
     esac
     lab_wait_udp server 67 10 || lab_die "$1 did not start"

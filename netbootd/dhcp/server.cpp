@@ -194,7 +194,9 @@ class dhcp_service final : public service {
 
         if (d.foreign_server)
             report_foreign(*pkt, *d.foreign_server, from);
-        if (pkt->op == 1 && d.request_type)
+        const auto t = d.request_type;
+        if (pkt->op == 1 && t && t != message_type::offer && t != message_type::ack &&
+            t != message_type::nak)
             publish_request(*pkt, d, from);
         // `unknown_clients: log` reports every stranger, `ignore` only the ones that look like Pis.
         const bool loud = reg->config().dhcp.unknown_clients == unknown_client_policy::log;

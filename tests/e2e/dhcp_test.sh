@@ -50,11 +50,16 @@ YAML
 
 server_pid=""
 kill9_server() { # SIGKILL, then make sure it is gone before anything else starts
+    [ -n "$server_pid" ] || lab_die "no server pid"
     kill -9 "$server_pid" 2>/dev/null
-    lab_wait 5 bash -c "! kill -0 $server_pid 2>/dev/null"
+    lab_wait 5 bash -c "! kill -0 $server_pid 2>/dev/null" || lab_die "netbootd $server_pid survived kill -9"
+    # Exactly nothing may still serve port 67: two servers would answer together and hide bugs.
+    lab_wait 5 bash -c "! ip netns exec '$(lab_ns server)' ss -Hlun 'sport = :67' | grep -q ." ||
+        lab_die "something still listens on port 67 after kill -9"
 }
 start_server() {
-    server_pid=$(lab_bg server "$LAB_DIR/netbootd-$1.log" "$bin" --config "$LAB_DIR/cluster.yaml" --log-level debug)
+    lab_bg server "$LAB_DIR/netbootd-$1.log" "$bin" --config "$LAB_DIR/cluster.yaml" --log-level debug
+    server_pid=$LAB_LAST_PID
     lab_wait_udp server 67 10 || lab_die "netbootd did not bind port 67 (see netbootd-$1.log)"
 }
 
@@ -96,7 +101,7 @@ lab_eq "udhcpc: plain client gets no PXE menu (43)" "" "$(env_of n1 opt43)"
 guid=00525069344031c000dd0000044372ee6a
 # busybox does not export option 60 to its script, so the replies are also read off the wire.
 sniff="$LAB_DIR/n4.sniff"
-lab_bg n4 "$LAB_DIR/sniff.log" python3 "$here/lib/dhcp_sniff.py" 2 20 "$sniff" >/dev/null
+lab_bg n4 "$LAB_DIR/sniff.log" python3 "$here/lib/dhcp_sniff.py" 2 20 "$sniff"
 lab_wait 10 grep -q listening "$sniff"
 udhcpc_run n4 -V "PXEClient:Arch:00000:UNDI:002001" -x 0x5d:0000 -x 0x5e:010201 -x 0x61:$guid -O 43 -O 60 -O 97
 lab_eq "Pi-4-like udhcpc: static address for node 4" "10.42.0.4" "$(env_of n4 ip)"
@@ -162,11 +167,15 @@ start_server 2
 pool_macs=(52:54:00:00:10:01 52:54:00:00:10:02 52:54:00:00:10:03 52:54:00:00:10:04 52:54:00:00:10:05 52:54:00:00:10:06)
 for i in 1 2 3 4 5 6; do lab_host "p$i" "" "${pool_macs[$((i - 1))]}"; done
 for i in 1 2 3; do udhcpc_run "p$i"; done
-for i in 4 5 6; do udhcpc_run "p$i" & done
+wave=()
+for i in 4 5 6; do
+    udhcpc_run "p$i" &
+    wave+=($!)
+done
 sleep 0.05
 kill9_server # during the second wave
 start_server 3
-wait # the second wave's clients retry (udhcpc -t 4) and finish against the restarted server
+wait "${wave[@]}" # the second wave's clients retry (udhcpc -t 4) and finish against the restarted server
 for i in 1 2 3 4 5 6; do
     for try in 1 2 3; do
         [ -n "$(env_of "p$i" ip)" ] && break
@@ -196,11 +205,12 @@ lab_check "pool: a new client after restart gets a fresh address (${addrs[*]} ar
 lab_host rogue 10.42.0.9/24
 lab_bg rogue "$LAB_DIR/dnsmasq.log" /usr/sbin/dnsmasq -d -q --conf-file=/dev/null --port=0 --interface=eth0 \
     --bind-interfaces --dhcp-range=10.42.0.200,10.42.0.210,1h --dhcp-leasefile="$LAB_DIR/rogue.leases" \
-    --pid-file="$LAB_DIR/rogue.pid" >/dev/null
+    --pid-file="$LAB_DIR/rogue.pid"
 lab_wait_udp rogue 67 10
 lab_host p8 "" 52:54:00:00:10:08
 udhcpc_run p8 -t 2 -T 1 -B # broadcast flag: other servers' OFFERs reach every port 68
 lab_check "foreign server: dhcp.foreign_server event for 10.42.0.9" \
     lab_wait 5 grep -q "dhcp.foreign_server.*server_id=10.42.0.9" "$LAB_DIR/netbootd-4.log"
 
+[ -n "${DHCP_E2E_KEEP:-}" ] && rm -rf "$DHCP_E2E_KEEP" && cp -r "$LAB_DIR" "$DHCP_E2E_KEEP"
 lab_finish
