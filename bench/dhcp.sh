@@ -15,7 +15,7 @@ export NETBOOTD_SOURCE_DIR=${NETBOOTD_SOURCE_DIR:-$src}
 export NETBOOTD_BUILD_DIR=${NETBOOTD_BUILD_DIR:-$src/build}
 source "$src/tests/e2e/lib/lab.sh"
 
-RATES=${RATES:-"1000 2000 4000 6000 8000 12000 16000 24000"}
+RATES=${RATES:-"500 1000 1500 2000 3000 4000 6000 8000 10000 12000 16000 20000"}
 PERIOD=${PERIOD:-5}
 RUNS=${RUNS:-1}
 MODES=${MODES:-"dnsmasq-log netbootd-log dnsmasq-quiet netbootd-quiet"}
