@@ -91,6 +91,10 @@ class boot_run {
         say("FAIL: " + why);
         return false;
     }
+    bool setup_fail(const std::string& why) {
+        report_.setup_error = true;
+        return fail(why);
+    }
     clock_type::time_point cap(clock_type::time_point t) const { return std::min(t, deadline_); }
     void stage_reached(const std::string& s) {
         if (std::find(report_.stages.begin(), report_.stages.end(), s) == report_.stages.end())
@@ -238,7 +242,9 @@ bool boot_run::dhcp_firmware(const dhcp_stage& st, std::optional<received_reply>
     const accept_rules rules{st.dp.xid, mac_, st.allow_pad, st.reject_hops};
     const auto stage_deadline = cap(clock_type::now() + st.total);
     int menu_but_not_pxe = 0;
+    int sent_count = 0;
     for (int n = 1; n <= st.max_discovers && clock_type::now() < stage_deadline; ++n) {
+        sent_count = n;
         const bytes payload = build_discover(st.dp);
         if (!send_dhcp(payload, st.pi3))
             return false;
@@ -279,7 +285,9 @@ bool boot_run::dhcp_firmware(const dhcp_stage& st, std::optional<received_reply>
             why += st.rule == pxe_rule::rom_3b
                        ? " (option 43 fails the 3B ROM's menu check, Q1: send the R5 variant)"
                        : " (option 43 or option 60 not accepted)";
-        return fail(fmt::format("{}: {} after {} DISCOVERs", st.name, why, st.max_discovers));
+        return fail(fmt::format(
+            "{}: {} after {} DISCOVER{}{}", st.name, why, sent_count, sent_count == 1 ? "" : "s",
+            clock_type::now() >= deadline_ ? " (overall --timeout reached)" : ""));
     }
     if (st.q5 != severity::off) {
         const bool proxy_first =
@@ -601,7 +609,7 @@ bool boot_run::stage_pi3_rom(bool plus) {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
         sock_.reset();
@@ -664,7 +672,7 @@ bool boot_run::stage_pi3_bootcode() {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
         sock_.reset();
@@ -745,7 +753,7 @@ bool boot_run::stage_eeprom(bool pi5) {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         if (!dhcp_firmware(st, ip_offer, pxe_offer)) {
             sock_.reset();
@@ -902,7 +910,7 @@ bool boot_run::stage_kernel_dhcp() {
     port68_sink sink;
     auto s = packet_socket::open(iface_index_);
     if (!s)
-        return fail(s.error());
+        return setup_fail(s.error());
     sock_ = std::move(*s);
     auto& c = report_.checks;
     auto frame_checks = [&](const received_reply& rr, const char* what) {
@@ -998,6 +1006,7 @@ boot_report boot_run::run() {
     auto info = query_iface(ifname_);
     if (!info) {
         report_.error = info.error();
+        report_.setup_error = true;
         return report_;
     }
     mac_ = o_.mac.value_or(info->mac);
@@ -1005,6 +1014,7 @@ boot_report boot_run::run() {
     auto prepared = prepare_iface(ifname_, mac_);
     if (!prepared) {
         report_.error = "preparing " + ifname_ + ": " + prepared.error();
+        report_.setup_error = true;
         return report_;
     }
     iface_index_ = prepared->index;
