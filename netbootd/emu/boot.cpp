@@ -356,6 +356,9 @@ void boot_run::record(const file_result& f, bool probe_only) {
     if (!f.detail.empty())
         line += " - " + f.detail;
     say(line);
+    if (f.server_port != 0)
+        c.add("tftp.reply_from_new_port", f.server_port != tftp_.server_port,
+              fmt::format("{}: server answered from port {}", f.name, f.server_port));
     if (f.outcome == file_outcome::not_found)
         c.add("tftp.not_found_fast", f.first_reply_after < 100ms,
               fmt::format("{}: ERROR 1 after {} ms", f.name, f.first_reply_after.count()), false);

@@ -123,6 +123,7 @@ std::optional<bytes> tftp_transfer::wait_packet(clock_type::time_point deadline)
         const std::uint16_t port = ntohs(from.sin_port);
         if (!tid_) {
             tid_ = port;
+            result_.server_port = port;
         } else if (*tid_ != port) {
             // RFC 1350: a packet from a foreign TID gets an error, the transfer goes on.
             const bytes err = build_error(5, "Unknown transfer ID");

@@ -54,6 +54,7 @@ struct file_result {
     std::string detail;
     std::chrono::milliseconds first_reply_after{0};
     std::uint16_t local_port = 0;
+    std::uint16_t server_port = 0;     ///< the server's transfer port (TID) of its first reply
     int duplicates = 0;                ///< duplicate DATA blocks seen (re-ACKed)
     int retransmits = 0;               ///< RRQs/ACKs we re-sent
     std::string content;               ///< kept for small text files (config.txt) when asked
