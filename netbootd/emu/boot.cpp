@@ -557,17 +557,18 @@ void boot_run::early_terminate_check() {
     if (aborted_.empty())
         return;
     // Give the server time for at least one retransmit timeout (dnsmasq: 2 s) after the last
-    // "Early terminate"; anything arriving on an aborted transfer's port is a retransmission (T3).
+    // "Early terminate"; anything arriving on an aborted transfer's port more than 1 s after the
+    // abort is a retransmission the server should not have sent (T3).
     clock_type::time_point last{};
     for (const auto& t : aborted_)
         last = std::max(last, t->aborted_at());
-    const auto until = cap(last + 2500ms);
+    const auto until = cap(last + 3000ms);
     if (clock_type::now() < until)
         std::this_thread::sleep_until(until);
     int late = 0;
     std::string which;
     for (const auto& t : aborted_) {
-        const int n = t->late_packets();
+        const int n = t->late_packets(1000ms);
         if (n > 0 && which.empty())
             which = t->result().name;
         late += n;

@@ -206,7 +206,7 @@ lab_check "three distinct addresses for three Pis" bash -c \
 
 
 # --- ProxyDHCP: addresses from one dnsmasq, PXE + TFTP from another ------------------------------
-# The proxy sends the 3B's R5 menu to B8:27:EB MACs and delays those replies by 2 s (R5, R11, the
+# The proxy sends the 3B's R5 menu to B8:27:EB MACs and delays those replies by 3 s (R5, R11, the
 # PiServer recipe), so a strict pi3b-rom must pass Q1, Q5 and (f) and fetch from the proxy. A Pi 4
 # gets the proxy's reply first (no delay) and the address second: both orderings must boot.
 kill "$dnsmasq_pid"
@@ -235,7 +235,7 @@ dhcp-range=10.42.0.0,proxy
 dhcp-leasefile=$LAB_DIR/proxy.leases
 pid-file=$LAB_DIR/proxy.pid
 dhcp-mac=set:pi3,b8:27:eb:*:*:*
-dhcp-reply-delay=tag:pi3,2
+dhcp-reply-delay=tag:pi3,3
 pxe-service=tag:pi3,0,"Raspberry Pi Boot   "
 pxe-service=tag:!pi3,0,"Raspberry Pi Boot"
 enable-tftp
