@@ -478,7 +478,11 @@ bool boot_run::get(const std::string& name, bool required, bool probe_first, fil
                             f.detail.empty() ? "" : " (" + f.detail + ")"));
 }
 
-bool boot_run::get_kernel(const std::vector<std::string>& names, bool probe_first) {
+bool boot_run::get_kernel(const std::vector<std::string>& default_names, bool probe_first) {
+    // `kernel=` in config.txt replaces the firmware's own list: it asks for that file only.
+    const auto named = kernel_from_config(config_txt_);
+    const std::vector<std::string> names =
+        named.empty() ? default_names : std::vector<std::string>{named};
     // The firmware picks the first kernel that exists; the last name is the one it insists on.
     std::string name = prefix_ + names.back();
     bool probed = false;
@@ -1078,6 +1082,30 @@ std::vector<std::string> initramfs_from_config(const std::string& config_txt) {
             out.push_back(file);
     }
     return out;
+}
+
+std::string kernel_from_config(const std::string& config_txt) {
+    std::string kernel;
+    std::istringstream in(config_txt);
+    std::string line;
+    for (int n = 0; n < 10000 && std::getline(in, line); ++n) {
+        if (const auto hash = line.find('#'); hash != std::string::npos)
+            line.resize(hash);
+        const auto eq = line.find('=');
+        if (eq == std::string::npos)
+            continue;
+        auto trim = [](std::string s) {
+            const auto b = s.find_first_not_of(" \t\r");
+            const auto e = s.find_last_not_of(" \t\r");
+            return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+        };
+        if (trim(line.substr(0, eq)) != "kernel")
+            continue;
+        const auto file = trim(line.substr(eq + 1));
+        if (!file.empty() && safe_relative(file))
+            kernel = file;
+    }
+    return kernel;
 }
 
 boot_report run_boot(const boot_options& options) {
