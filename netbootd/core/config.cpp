@@ -500,7 +500,20 @@ template_vars node_vars(int position, const std::string& hostname) {
     return v;
 }
 
-void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg) {
+// Where each key of a node was written, so cross-node errors point at the value at fault.
+struct node_marks {
+    std::map<std::string, std::pair<int, int>, std::less<>> at;
+    std::pair<int, int> item{0, 0};
+    std::pair<int, int> of(std::string_view key) const {
+        auto it = at.find(key);
+        return it == at.end() ? item : it->second;
+    }
+};
+
+std::pair<int, int> mark_of(const YAML::Node& n) { return {n.Mark().line + 1, n.Mark().column + 1}; }
+
+void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg,
+                std::vector<node_marks>& marks) {
     if (!n.IsSequence()) {
         r.error(n, "'nodes' must be a list of nodes, each with at least 'position' and 'mac'");
         return;
@@ -510,6 +523,10 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
             continue;
         node nd;
         nd.line = line_of(item);
+        node_marks nm;
+        nm.item = mark_of(item);
+        for (const auto& kv : item)
+            nm.at.emplace(kv.first.as<std::string>(), mark_of(kv.second));
         bool ok = true;
         if (auto v = item["position"]) {
             if (auto p = r.number<int>(v, "position", 1, 1'000'000))
@@ -616,48 +633,55 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 ok = false;
             }
         }
-        if (ok)
+        if (ok) {
             cfg.nodes.push_back(std::move(nd));
+            marks.push_back(std::move(nm));
+        }
     }
 }
 
 // Cross-node checks: uniqueness, addresses against the subnet, the server and the pool.
-void check_nodes(reader& r, cluster_config& cfg) {
+void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& marks) {
     std::unordered_map<int, int> positions;
     std::unordered_map<mac_address, int> macs;
     std::unordered_map<ipv4_address, int> ips;
     std::unordered_map<std::string, int> hostnames;
     std::unordered_map<std::uint32_t, int> serials;
-    auto dup = [&](auto& seen, const auto& key, const node& n, std::string_view what, const std::string& shown) {
+    const node_marks* m = nullptr;
+    auto err = [&](std::string_view key, std::string message) {
+        auto [line, col] = m->of(key);
+        r.error_at(line, col, std::move(message));
+    };
+    auto dup = [&](auto& seen, const auto& key, const node& n, std::string_view yaml_key, std::string_view what,
+                   const std::string& shown) {
         auto [it, inserted] = seen.emplace(key, n.line);
-        if (!inserted) {
-            r.error_at(n.line, 1, fmt::format("duplicate {} {} (first used at line {})", what, shown, it->second));
-            return true;
-        }
-        return false;
+        if (!inserted)
+            err(yaml_key, fmt::format("duplicate {} {} (first used at line {})", what, shown, it->second));
     };
     bool have_subnet = cfg.cluster.subnet.prefix_len > 0;
-    for (const auto& n : cfg.nodes) {
-        dup(positions, n.position, n, "position", std::to_string(n.position));
-        dup(macs, n.mac, n, "MAC", n.mac.to_string());
-        dup(ips, n.ip, n, "IP", n.ip.to_string());
-        dup(hostnames, n.hostname, n, "hostname", n.hostname);
+    for (std::size_t i = 0; i < cfg.nodes.size(); ++i) {
+        const auto& n = cfg.nodes[i];
+        m = &marks[i];
+        dup(positions, n.position, n, "position", "position", std::to_string(n.position));
+        dup(macs, n.mac, n, "mac", "MAC", n.mac.to_string());
+        dup(ips, n.ip, n, "ip", "IP", n.ip.to_string());
+        dup(hostnames, n.hostname, n, "hostname", "hostname", n.hostname);
         if (n.serial)
-            dup(serials, *n.serial, n, "serial", format_serial(*n.serial));
+            dup(serials, *n.serial, n, "serial", "serial", format_serial(*n.serial));
         if (have_subnet && !cfg.cluster.subnet.contains(n.ip))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is outside the subnet {}", n.ip.to_string(), n.hostname,
+            err("ip", fmt::format("IP {} of {} is outside the subnet {}", n.ip.to_string(), n.hostname,
                                               cfg.cluster.subnet.to_string()));
         if (n.ip == cfg.cluster.server_ip)
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is the server's own address", n.ip.to_string(), n.hostname));
+            err("ip", fmt::format("IP {} of {} is the server's own address", n.ip.to_string(), n.hostname));
         if (have_subnet && (n.ip == cfg.cluster.subnet.network || n.ip == cfg.cluster.subnet.broadcast()))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is the subnet's network or broadcast address",
+            err("ip", fmt::format("IP {} of {} is the subnet's network or broadcast address",
                                               n.ip.to_string(), n.hostname));
         if (cfg.dhcp.pool && cfg.dhcp.pool->contains(n.ip))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} lies inside the dynamic pool {}-{}", n.ip.to_string(),
+            err("ip", fmt::format("IP {} of {} lies inside the dynamic pool {}-{}", n.ip.to_string(),
                                               n.hostname, cfg.dhcp.pool->first.to_string(),
                                               cfg.dhcp.pool->last.to_string()));
         if (n.power && !cfg.power.drivers.count(n.power->driver))
-            r.error_at(n.line, 1, fmt::format("{} uses power driver '{}', which 'power.drivers' does not define",
+            err("power", fmt::format("{} uses power driver '{}', which 'power.drivers' does not define",
                                               n.hostname, n.power->driver));
     }
     if (cfg.dhcp.pool && have_subnet) {
@@ -706,9 +730,10 @@ cluster_config parse_config(const std::string& text, const std::string& name, co
         raw_templates t;
         if (auto n = root["defaults"])
             read_defaults(r, n, cfg.defaults, t);
+        std::vector<node_marks> marks;
         if (auto n = root["nodes"]; n && !n.IsNull())
-            read_nodes(r, n, cfg.defaults, cfg);
-        check_nodes(r, cfg);
+            read_nodes(r, n, cfg.defaults, cfg, marks);
+        check_nodes(r, cfg, marks);
     } catch (const YAML::Exception& e) {
         // yaml-cpp throws on conversions of odd nodes (e.g. a non-scalar key); keep its position.
         r.error_at(e.mark.line + 1, e.mark.column + 1, e.msg);
