@@ -13,7 +13,8 @@ std::string default_config_path() {
 
 CLI::Option* add_config_option(CLI::App& cmd, std::string& target) {
     target = default_config_path();
-    return cmd.add_option("-c,--config", target, "cluster file (default: $NETBOOTD_CONFIG or /etc/netbootd/cluster.yaml)");
+    return cmd.add_option("-c,--config", target,
+                          "cluster file (default: $NETBOOTD_CONFIG or /etc/netbootd/cluster.yaml)");
 }
 
 registry_ptr load_registry_or_report(const std::string& path) {

@@ -66,7 +66,9 @@ bool valid_hostname(std::string_view h) {
 
 import_result import_nodes(std::string_view text, const std::string& name, import_format format) {
     import_result r;
-    auto error = [&](int line, std::string msg) { r.errors.push_back(diagnostic{name, line, 1, std::move(msg)}); };
+    auto error = [&](int line, std::string msg) {
+        r.errors.push_back(diagnostic{name, line, 1, std::move(msg)});
+    };
     int line_no = 0;
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -82,7 +84,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
         n.line = line_no;
         bool have_mac = false;
         if (format == import_format::dnsmasq) {
-            // dhcp-host=[MAC][,id:..][,set:..][,IP][,HOSTNAME][,LEASE][,ignore]; options in any order.
+            // dhcp-host=[MAC][,id:..][,set:..][,IP][,HOSTNAME][,LEASE][,ignore]; options in any
+            // order.
             constexpr std::string_view key = "dhcp-host=";
             if (line.substr(0, key.size()) != key) {
                 ++r.skipped;
@@ -93,15 +96,18 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
                 field = trim(field);
                 if (auto m = mac_address::parse(field)) {
                     if (have_mac) {
-                        error(line_no, fmt::format("several MACs on one dhcp-host line ('{}'); import one per node",
-                                                   std::string(field)));
+                        error(line_no,
+                              fmt::format(
+                                  "several MACs on one dhcp-host line ('{}'); import one per node",
+                                  std::string(field)));
                         continue;
                     }
                     n.mac = *m;
                     have_mac = true;
                 } else if (auto a = ipv4_address::parse(field)) {
                     n.ip = *a;
-                } else if (field.starts_with("id:") || field.starts_with("set:") || field.starts_with("tag:")) {
+                } else if (field.starts_with("id:") || field.starts_with("set:") ||
+                           field.starts_with("tag:")) {
                     continue;
                 } else if (field == "ignore") {
                     ignore = true;
@@ -110,7 +116,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
                 } else if (valid_hostname(field)) {
                     n.hostname = std::string(field);
                 } else {
-                    error(line_no, fmt::format("cannot read '{}' in a dhcp-host line", std::string(field)));
+                    error(line_no,
+                          fmt::format("cannot read '{}' in a dhcp-host line", std::string(field)));
                 }
             }
             if (ignore) {
@@ -118,7 +125,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
                 continue;
             }
             if (!have_mac) {
-                error(line_no, "dhcp-host line has no MAC address (client-id hosts cannot be netbooted by MAC)");
+                error(line_no, "dhcp-host line has no MAC address (client-id hosts cannot be "
+                               "netbooted by MAC)");
                 continue;
             }
         } else if (format == import_format::table) {
@@ -131,7 +139,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
             auto [ptr, ec] = std::from_chars(cols[0].data(), cols[0].data() + cols[0].size(), p);
             auto m = mac_address::parse(cols[1]);
             if (ec != std::errc{} || ptr != cols[0].data() + cols[0].size() || p < 1) {
-                error(line_no, fmt::format("'{}' is not a position (1, 2, ...)", std::string(cols[0])));
+                error(line_no,
+                      fmt::format("'{}' is not a position (1, 2, ...)", std::string(cols[0])));
                 continue;
             }
             if (!m) {
@@ -146,7 +155,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
             // /etc/ethers: MAC then hostname or IP.
             auto cols = split(line, " \t");
             if (cols.size() < 2) {
-                error(line_no, fmt::format("expected 'MAC HOSTNAME-or-IP', got '{}'", std::string(line)));
+                error(line_no,
+                      fmt::format("expected 'MAC HOSTNAME-or-IP', got '{}'", std::string(line)));
                 continue;
             }
             auto m = mac_address::parse(cols[0]);
@@ -161,7 +171,8 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
             else if (valid_hostname(cols[1]))
                 n.hostname = std::string(cols[1]);
             else {
-                error(line_no, fmt::format("'{}' is neither a hostname nor an IPv4 address", std::string(cols[1])));
+                error(line_no, fmt::format("'{}' is neither a hostname nor an IPv4 address",
+                                           std::string(cols[1])));
                 continue;
             }
         }
@@ -196,19 +207,22 @@ import_result import_nodes(std::string_view text, const std::string& name, impor
     std::unordered_map<int, int> positions;
     for (const auto& n : r.nodes) {
         if (auto [it, ok] = macs.emplace(n.mac, n.line); !ok)
-            error(n.line, fmt::format("duplicate MAC {} (first at line {})", n.mac.to_string(), it->second));
+            error(n.line, fmt::format("duplicate MAC {} (first at line {})", n.mac.to_string(),
+                                      it->second));
         if (auto [it, ok] = positions.emplace(n.position, n.line); !ok)
-            error(n.line, fmt::format("position {} (from the {}) is already taken by line {}", n.position,
-                                      n.position_from, it->second));
+            error(n.line, fmt::format("position {} (from the {}) is already taken by line {}",
+                                      n.position, n.position_from, it->second));
     }
-    std::sort(r.nodes.begin(), r.nodes.end(), [](const auto& a, const auto& b) { return a.position < b.position; });
-    std::sort(r.errors.begin(), r.errors.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+    std::sort(r.nodes.begin(), r.nodes.end(),
+              [](const auto& a, const auto& b) { return a.position < b.position; });
+    std::sort(r.errors.begin(), r.errors.end(),
+              [](const auto& a, const auto& b) { return a.line < b.line; });
     return r;
 }
 
 std::string to_nodes_yaml(const import_result& r, const std::string& source) {
-    std::string out = fmt::format("# Imported from {} by netbootctl: {} node{}.\n", source, r.nodes.size(),
-                                  r.nodes.size() == 1 ? "" : "s");
+    std::string out = fmt::format("# Imported from {} by netbootctl: {} node{}.\n", source,
+                                  r.nodes.size(), r.nodes.size() == 1 ? "" : "s");
     out += "nodes:\n";
     for (const auto& n : r.nodes) {
         out += fmt::format("  - {{ position: {}, mac: \"{}\"", n.position, n.mac.to_string());

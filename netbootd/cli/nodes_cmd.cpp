@@ -17,12 +17,13 @@ std::string format_nodes_table(const std::vector<const node*>& nodes) {
     std::size_t host_w = 8;
     for (const auto* n : nodes)
         host_w = std::max(host_w, n->hostname.size());
-    std::string out = fmt::format("{:>4}  {:<{}}  {:<17}  {:<8}  {:<15}  {:<7}  {}\n", "POS", "HOSTNAME", host_w,
-                                  "MAC", "SERIAL", "IP", "ROOT", "POWER");
+    std::string out = fmt::format("{:>4}  {:<{}}  {:<17}  {:<8}  {:<15}  {:<7}  {}\n", "POS",
+                                  "HOSTNAME", host_w, "MAC", "SERIAL", "IP", "ROOT", "POWER");
     for (const auto* n : nodes) {
-        out += fmt::format("{:>4}  {:<{}}  {:<17}  {:<8}  {:<15}  {:<7}  {}\n", n->position, n->hostname, host_w,
-                           n->mac.to_string(), n->serial ? format_serial(*n->serial) : "-", n->ip.to_string(),
-                           to_string(n->root), n->power ? n->power->driver + ":" + n->power->channel : "-");
+        out += fmt::format(
+            "{:>4}  {:<{}}  {:<17}  {:<8}  {:<15}  {:<7}  {}\n", n->position, n->hostname, host_w,
+            n->mac.to_string(), n->serial ? format_serial(*n->serial) : "-", n->ip.to_string(),
+            to_string(n->root), n->power ? n->power->driver + ":" + n->power->channel : "-");
     }
     return out;
 }
@@ -30,15 +31,14 @@ std::string format_nodes_table(const std::vector<const node*>& nodes) {
 std::string format_nodes_json(const std::vector<const node*>& nodes) {
     auto arr = nlohmann::json::array();
     for (const auto* n : nodes) {
-        nlohmann::json j{{"position", n->position},
-                         {"hostname", n->hostname},
-                         {"mac", n->mac.to_string()},
-                         {"ip", n->ip.to_string()},
-                         {"root", to_string(n->root)},
-                         {"model", to_string(n->model)}};
-        j["serial"] = n->serial ? nlohmann::json(format_serial(*n->serial)) : nlohmann::json(nullptr);
-        j["power"] = n->power ? nlohmann::json{{"driver", n->power->driver}, {"channel", n->power->channel}}
-                              : nlohmann::json(nullptr);
+        nlohmann::json j{{"position", n->position},    {"hostname", n->hostname},
+                         {"mac", n->mac.to_string()},  {"ip", n->ip.to_string()},
+                         {"root", to_string(n->root)}, {"model", to_string(n->model)}};
+        j["serial"] =
+            n->serial ? nlohmann::json(format_serial(*n->serial)) : nlohmann::json(nullptr);
+        j["power"] =
+            n->power ? nlohmann::json{{"driver", n->power->driver}, {"channel", n->power->channel}}
+                     : nlohmann::json(nullptr);
         arr.push_back(std::move(j));
     }
     return arr.dump(2) + "\n";
@@ -46,12 +46,15 @@ std::string format_nodes_json(const std::vector<const node*>& nodes) {
 
 void add_inventory_commands(CLI::App& app) {
     // nodes
-    auto* nodes = app.add_subcommand("nodes", "print the node inventory (after defaults) as a table or JSON");
+    auto* nodes =
+        app.add_subcommand("nodes", "print the node inventory (after defaults) as a table or JSON");
     auto cfg = std::make_shared<std::string>();
     auto range = std::make_shared<std::string>("all");
     auto json = std::make_shared<bool>(false);
     add_config_option(*nodes, *cfg);
-    nodes->add_option("RANGE", *range, "nodes to show: all, 1-60,62, node[01-04], 10.42.0.[1-4], a MAC or serial")
+    nodes
+        ->add_option("RANGE", *range,
+                     "nodes to show: all, 1-60,62, node[01-04], 10.42.0.[1-4], a MAC or serial")
         ->capture_default_str();
     nodes->add_flag("--json", *json, "print JSON for scripts");
     nodes->callback([cfg, range, json] {
@@ -67,7 +70,8 @@ void add_inventory_commands(CLI::App& app) {
     });
 
     // check
-    auto* check = app.add_subcommand("check", "validate the cluster file (like netbootd --check-config)");
+    auto* check =
+        app.add_subcommand("check", "validate the cluster file (like netbootd --check-config)");
     auto check_cfg = std::make_shared<std::string>();
     add_config_option(*check, *check_cfg);
     check->callback([check_cfg] {
@@ -85,15 +89,17 @@ void add_inventory_commands(CLI::App& app) {
         const char* help;
         import_format format;
     };
-    for (auto s : {spec{"dnsmasq", "dnsmasq dhcp-host=MAC,name,IP,... lines (e.g. /etc/dnsmasq.d/mac_table)",
-                        import_format::dnsmasq},
-                   spec{"table", "'POSITION MAC' lines (e.g. /opt/mac_nodes)", import_format::table},
-                   spec{"ethers", "/etc/ethers 'MAC HOSTNAME-or-IP' lines", import_format::ethers}}) {
+    for (auto s :
+         {spec{"dnsmasq", "dnsmasq dhcp-host=MAC,name,IP,... lines (e.g. /etc/dnsmasq.d/mac_table)",
+               import_format::dnsmasq},
+          spec{"table", "'POSITION MAC' lines (e.g. /opt/mac_nodes)", import_format::table},
+          spec{"ethers", "/etc/ethers 'MAC HOSTNAME-or-IP' lines", import_format::ethers}}) {
         auto* sub = imp->add_subcommand(s.name, s.help);
         auto file = std::make_shared<std::string>();
         auto write = std::make_shared<std::string>();
         sub->add_option("FILE", *file, "file to import")->required()->check(CLI::ExistingFile);
-        sub->add_option("--write", *write, "write the YAML to this file (atomically) instead of printing it");
+        sub->add_option("--write", *write,
+                        "write the YAML to this file (atomically) instead of printing it");
         const auto format = s.format;
         sub->callback([file, write, format] {
             std::ifstream in(*file, std::ios::binary);
@@ -103,8 +109,8 @@ void add_inventory_commands(CLI::App& app) {
             for (const auto& e : r.errors)
                 std::fprintf(stderr, "%s\n", e.to_string().c_str());
             if (!r.errors.empty()) {
-                std::fprintf(stderr, "%s: %zu error%s, nothing written\n", file->c_str(), r.errors.size(),
-                             r.errors.size() == 1 ? "" : "s");
+                std::fprintf(stderr, "%s: %zu error%s, nothing written\n", file->c_str(),
+                             r.errors.size(), r.errors.size() == 1 ? "" : "s");
                 throw exit_code{1};
             }
             const auto yaml = to_nodes_yaml(r, *file);

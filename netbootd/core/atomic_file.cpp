@@ -2,14 +2,16 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace netbootd {
 
 namespace {
-std::error_code last_error() { return {errno, std::generic_category()}; }
+std::error_code last_error() {
+    return {errno, std::generic_category()};
+}
 } // namespace
 
 std::error_code fsync_directory(const std::filesystem::path& dir) {

@@ -8,7 +8,9 @@
 
 namespace netbootd {
 
-bool stderr_is_journal() { return std::getenv("JOURNAL_STREAM") != nullptr; }
+bool stderr_is_journal() {
+    return std::getenv("JOURNAL_STREAM") != nullptr;
+}
 
 bool setup_logging(std::string_view level) {
     auto logger = spdlog::stderr_color_mt("netbootd");

@@ -1,5 +1,5 @@
-// Logging: spdlog to stderr (or the journal when started by systemd), and events to the journal with
-// structured fields (EVENT=, NODE=, MAC=, IP=) so `journalctl EVENT=tftp.not_found` works.
+// Logging: spdlog to stderr (or the journal when started by systemd), and events to the journal
+// with structured fields (EVENT=, NODE=, MAC=, IP=) so `journalctl EVENT=tftp.not_found` works.
 #pragma once
 
 #include <string_view>

@@ -37,8 +37,9 @@ event daemon_event(std::string kind, severity level, nlohmann::json fields) {
 } // namespace
 
 app::app(std::filesystem::path config_file)
-    : config_file_(std::move(config_file)), registry_(load_registry(config_file_)),
-      ctx_{io_, registry_, events_}, signals_(io_, SIGTERM, SIGINT, SIGHUP), watchdog_(io_) {
+    : config_file_(std::move(config_file)),
+      registry_(load_registry(config_file_)), ctx_{io_, registry_, events_},
+      signals_(io_, SIGTERM, SIGINT, SIGHUP), watchdog_(io_) {
     ensure_state_dir(registry_.get()->config());
     log_sub_ = events_.subscribe([](const event& e) { log_event(e); });
 }
@@ -87,16 +88,18 @@ bool app::reload() {
     } catch (const config_error& e) {
         for (const auto& d : e.diagnostics())
             spdlog::error("{}", d.to_string());
-        events_.publish(daemon_event("daemon.reload_failed", severity::error,
-                                     {{"errors", e.diagnostics().size()},
-                                      {"first", e.diagnostics().empty() ? std::string()
-                                                                        : e.diagnostics()[0].to_string()}}));
+        events_.publish(daemon_event(
+            "daemon.reload_failed", severity::error,
+            {{"errors", e.diagnostics().size()},
+             {"first", e.diagnostics().empty() ? std::string() : e.diagnostics()[0].to_string()}}));
     } catch (const std::exception& e) {
         spdlog::error("reload failed: {}", e.what());
-        events_.publish(daemon_event("daemon.reload_failed", severity::error, {{"first", e.what()}}));
+        events_.publish(
+            daemon_event("daemon.reload_failed", severity::error, {{"first", e.what()}}));
     }
     const auto reg = registry_.get();
-    sd::ready(fmt::format("reload failed, still serving the previous config: {}", reg->config().summary()));
+    sd::ready(fmt::format("reload failed, still serving the previous config: {}",
+                          reg->config().summary()));
     return false;
 }
 

@@ -17,7 +17,7 @@
 namespace netbootd::daemon {
 
 class app {
-public:
+  public:
     /// Loads and validates `config_file`; throws config_error if it is unusable.
     explicit app(std::filesystem::path config_file);
     ~app();
@@ -33,7 +33,7 @@ public:
     registry_holder& registry() { return registry_; }
     boost::asio::io_context& io() { return io_; }
 
-private:
+  private:
     void wait_for_signal();
     void arm_watchdog();
     void shutdown();

@@ -11,15 +11,19 @@
 #include "netbootd/daemon/app.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App cli{"netbootd: netboot service for Raspberry Pi clusters (DHCP, TFTP, NFS roots, power)"};
+    CLI::App cli{
+        "netbootd: netboot service for Raspberry Pi clusters (DHCP, TFTP, NFS roots, power)"};
     std::string config_file;
     std::string check_file;
     std::string log_level = "info";
     bool version = false;
-    cli.add_option("-c,--config", config_file, "cluster file to serve (e.g. /etc/netbootd/cluster.yaml)");
-    cli.add_option("--check-config", check_file,
-                   "validate a cluster file, print every error (file:line:column) or a summary, and exit");
-    cli.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+    cli.add_option("-c,--config", config_file,
+                   "cluster file to serve (e.g. /etc/netbootd/cluster.yaml)");
+    cli.add_option(
+        "--check-config", check_file,
+        "validate a cluster file, print every error (file:line:column) or a summary, and exit");
+    cli.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+        ->capture_default_str();
     cli.add_flag("--version", version, "print the version and exit");
     CLI11_PARSE(cli, argc, argv);
 
@@ -41,7 +45,8 @@ int main(int argc, char** argv) {
         }
     }
     if (config_file.empty()) {
-        std::fprintf(stderr, "netbootd: --config FILE is required (or --check-config FILE); see --help\n");
+        std::fprintf(stderr,
+                     "netbootd: --config FILE is required (or --check-config FILE); see --help\n");
         return 2;
     }
     if (!netbootd::setup_logging(log_level))
@@ -52,9 +57,9 @@ int main(int argc, char** argv) {
     } catch (const netbootd::config_error& e) {
         for (const auto& d : e.diagnostics())
             spdlog::critical("{}", d.to_string());
-        netbootd::sd::status(fmt::format("invalid config: {}", e.diagnostics().empty()
-                                                                  ? std::string("?")
-                                                                  : e.diagnostics()[0].to_string()));
+        netbootd::sd::status(fmt::format("invalid config: {}",
+                                         e.diagnostics().empty() ? std::string("?")
+                                                                 : e.diagnostics()[0].to_string()));
         return 1;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());

@@ -16,11 +16,12 @@ lab_host b 10.42.0.2/24 b8:27:eb:00:00:02
 
 lab_eq "child lab had switch + host namespaces while running" "2" "$child_out"
 lab_eq "child lab removed its namespaces after failing" "0" "$child_id_left"
-lab_check "a pings b across the lab bridge" lab_exec a ping -c1 -W2 10.42.0.2
+lab_check "a pings b across the lab bridge" lab_exec a ping -q -c1 -W2 10.42.0.2 >/dev/null
 lab_eq "b has the requested MAC" "b8:27:eb:00:00:02" "$(lab_mac b)"
 lab_eq "lab_ip reads b's address" "10.42.0.2" "$(lab_ip b)"
 lab_eq "root namespace has no new links" "$root_links_before" "$(ip -br link | wc -l)"
 lab_eq "root namespace has no route into the lab subnet" "0" "$(ip -4 route show 10.42.0.0/24 | wc -l)"
-pid=$(lab_bg a "$LAB_DIR/sleep.log" sleep 300)
-lab_check "background process runs inside the namespace" bash -c "ip netns identify $pid | grep -q -- '-a$'"
+lab_bg a "$LAB_DIR/sleep.log" sleep 300
+pid=$LAB_LAST_PID
+lab_check "background process runs inside the namespace" lab_wait 5 bash -c "ip netns identify $pid | grep -q -- -a\$"
 lab_finish

@@ -11,6 +11,7 @@
 #   lab_host server 10.42.0.250/24      # namespace with eth0 up and that address
 #   lab_host c1 "" b8:27:eb:00:00:01    # a client without an address, with a chosen MAC
 #   lab_bg server "$LAB_DIR/netbootd.log" "$NETBOOTD_BUILD_DIR/netbootd" --config cfg.yaml
+#   pid=$LAB_LAST_PID                   # (lab_bg sets it; don't call lab_bg inside $(...))
 #   lab_exec c1 udhcpc -i eth0 -n -q    # run a command inside a host
 #   lab_wait 10 lab_exec c1 test -f x   # poll a command for up to N seconds
 #   lab_check "c1 got 10.42.0.1" [ "$ip" = 10.42.0.1 ]   # assertion, counted
@@ -167,15 +168,16 @@ lab_exec() {
     ip netns exec "$(lab_ns "$name")" "$@"
 }
 
-# lab_bg NAME LOGFILE CMD...: starts CMD in the background inside NAME; prints its PID. The process
-# is killed at teardown.
+# lab_bg NAME LOGFILE CMD...: starts CMD in the background inside NAME and sets LAB_LAST_PID to its
+# PID (call it directly, not in $(...), so the process stays this shell's child and `wait` can read
+# its exit status). The process is killed at teardown.
+LAB_LAST_PID=""
 lab_bg() {
     local name=$1 log=$2
     shift 2
     ip netns exec "$(lab_ns "$name")" "$@" >"$log" 2>&1 &
-    local pid=$!
-    LAB_PIDS+=("$pid")
-    echo "$pid"
+    LAB_LAST_PID=$!
+    LAB_PIDS+=("$LAB_LAST_PID")
 }
 
 # lab_wait SECONDS CMD...: runs CMD every 0.1 s until it succeeds; fails after SECONDS.
