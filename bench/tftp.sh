@@ -96,16 +96,15 @@ start_server() { # NAME [perf]: with "perf", the server runs under `perf stat -e
     # PERF_RECORD=DIR: profile the storm instead (perf record -g), for finding where CPU goes.
     [ "${2:-}" = perf ] && [ -n "${PERF_RECORD:-}" ] && PERF=(perf record -F 1999 -g -o "$PERF_RECORD/perf-$1.data" --)
     case $1 in
-    netbootd) SERVER_PID=$(lab_bg server "$log" "${PERF[@]}" "$NETBOOTD" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}") ;;
-    dnsmasq50) SERVER_PID=$(lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --user=root --group=root --pid-file= --log-facility=/dev/null) ;;
-    dnsmasq200) SERVER_PID=$(lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --tftp-max=200 --user=root --group=root --pid-file= --log-facility=/dev/null) ;;
-    tftpd-hpa) SERVER_PID=$(lab_bg server "$log" "${PERF[@]}" "$TFTPD_HPA" --listen --foreground --secure --user root --address 0.0.0.0:69 -B 1468 "$data") ;;
-    atftpd) SERVER_PID=$(lab_bg server "$log" "${PERF[@]}" "$ATFTPD" --daemon --no-fork --user root.root --port 69 --maxthread 200 --logfile /dev/null "$data") ;;
+    netbootd) lab_bg server "$log" "${PERF[@]}" "$NETBOOTD" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}"; SERVER_PID=$LAB_LAST_PID ;;
+    dnsmasq50) lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --user=root --group=root --pid-file= --log-facility=/dev/null; SERVER_PID=$LAB_LAST_PID ;;
+    dnsmasq200) lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --tftp-max=200 --user=root --group=root --pid-file= --log-facility=/dev/null; SERVER_PID=$LAB_LAST_PID ;;
+    tftpd-hpa) lab_bg server "$log" "${PERF[@]}" "$TFTPD_HPA" --listen --foreground --secure --user root --address 0.0.0.0:69 -B 1468 "$data"; SERVER_PID=$LAB_LAST_PID ;;
+    atftpd) lab_bg server "$log" "${PERF[@]}" "$ATFTPD" --daemon --no-fork --user root.root --port 69 --maxthread 200 --logfile /dev/null "$data"; SERVER_PID=$LAB_LAST_PID ;;
     esac
     lab_wait_udp server 69 10 || { cat "$log"; lab_die "$1 did not start"; }
 }
 stop_server() {
-    [ -n "${KEEP_LOGS:-}" ] && cp "$LAB_DIR"/server-*.log "$KEEP_LOGS"/ 2>/dev/null
     local child
     # Under perf, stop the server itself so perf writes its count and exits.
     local i children
@@ -118,6 +117,8 @@ stop_server() {
     for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     wait "$SERVER_PID" 2>/dev/null
     lab_kill_ns "$(lab_ns server)"
+    [ -n "${KEEP_LOGS:-}" ] && cp "$LAB_DIR"/server-*.log "$LAB_DIR"/cpu-*.txt "$KEEP_LOGS"/ 2>/dev/null
+    return 0
 }
 cpu_seconds() { awk -F, '/task-clock/ {printf "%.2f", $1 / 1000}' "$LAB_DIR/cpu-$1.txt" 2>/dev/null; }
 
@@ -149,7 +150,7 @@ single_row() { # FILE MODE -> median over RUNS
 }
 
 storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
-    local i t0 t1 srv=$1
+    local i t0 t1 srv=$1 pids=()
     rm -rf "$out/storm" && mkdir -p "$out/storm"
     start_server "$srv" perf
     t0=$(date +%s%N)
@@ -158,8 +159,9 @@ storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
             d=$1; S=$2; shift 2; s=$(date +%s%N); ok=1
             for f in "$@"; do timeout 120 busybox tftp -g -r "$f" -l "$d.$f" "$S" >/dev/null 2>&1 || ok=0; done
             e=$(date +%s%N); echo "$(( (e - s) / 1000000 )) $ok" >"$d.result"' _ "$out/storm/n$i" $S $BOOTSET &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}"
     t1=$(date +%s%N)
     stop_server
     local okn=0 f

@@ -57,7 +57,7 @@ nodes:
 YAML
 
 log=$LAB_DIR/netbootd.log
-lab_bg server "$log" "$(lab_netbootd_bin)" --config "$LAB_DIR/cluster.yaml" --log-level debug >/dev/null
+lab_bg server "$log" "$(lab_netbootd_bin)" --config "$LAB_DIR/cluster.yaml" --log-level debug
 lab_wait_udp server 69 10 || { cat "$log"; lab_die "netbootd did not listen on 69"; }
 
 S=10.42.0.250
@@ -124,12 +124,22 @@ echo hello >"$out/up.txt"
 err=$(lab_exec guest timeout 10 busybox tftp -p -l "$out/up.txt" -r up.txt $S 2>&1)
 lab_check "write request refused" bash -c "[ ! -e $srv/boot/up.txt ] && grep -qi 'read-only' <<<'$err'"
 
+# --- wire-level rules the stock clients cannot exercise (T3, T4, T5, T1) ----------------------
+probe_out=$(lab_exec guest timeout 60 python3 "$here/lib/tftp_probe.py" $S start4.elf 2345678 2>&1)
+while read -r verdict rest; do
+    [ -n "$verdict" ] || continue
+    lab_check "wire: $rest" [ "$verdict" = ok ]
+done <<<"$probe_out"
+lab_check "wire checks ran" grep -q 'RRQ race' <<<"$probe_out"
+
 # --- events -----------------------------------------------------------------------------------
 sleep 0.5
 lab_check "event tftp.sent with blksize/windowsize for atftp" grep -q 'tftp.sent.*file=kernel8.img.*windowsize=8' "$log"
 lab_check "event tftp.not_found for bootsig.bin marked expected" grep -q 'tftp.not_found .*expected=true file=bootsig.bin' "$log"
 lab_check "event tftp.rrq tied to node01 by prefix" grep -q 'tftp.rrq pos=1 mac=b8:27:eb:e2:47:cc .*file=27e247cc/cmdline.txt' "$log"
 lab_check "event tftp.refused for the traversal" grep -q 'tftp.refused.*parent directory' "$log"
+lab_check "event tftp.early_terminate for the probe" grep -q 'tftp.early_terminate .*file=start4.elf' "$log"
+lab_check "retransmit counted in tftp.error/sent events" grep -q 'retransmits=[1-9]' "$log"
 lab_check "no tftp.timeout in the whole run" bash -c "! grep -q 'tftp.timeout' $log"
 lab_check "netbootd still running" kill -0 "$(ip netns pids "$(lab_ns server)" | head -1)"
 lab_finish
