@@ -59,6 +59,18 @@ struct session {
 
 std::string_view expected_early_terminate = "Early terminate";
 
+/// A client-chosen name as it may appear in events and log lines: control and non-ASCII bytes
+/// become '?', so a hostile name cannot forge log lines or terminal escapes.
+std::string printable(std::string_view s) {
+    std::string out(s.substr(0, 255));
+    for (auto& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7f)
+            c = '?';
+    }
+    return out;
+}
+
 class server final : public netbootd::service {
   public:
     explicit server(service_context& ctx) : ctx_(ctx), listen_(ctx.io), sweep_timer_(ctx.io) {}
@@ -179,7 +191,9 @@ class server final : public netbootd::service {
             boost::system::error_code ec;
             listen_.send_to(asio::buffer(b), from, 0, ec);
             publish("tftp.refused", severity::warning, reg->by_ip(ip), ip,
-                    {{"file", req->filename}, {"port", from.port()}, {"reason", "write request"}});
+                    {{"file", printable(req->filename)},
+                     {"port", from.port()},
+                     {"reason", "write request"}});
             return;
         }
         const client_key key{ip.value, from.port()};
@@ -195,7 +209,7 @@ class server final : public netbootd::service {
             if (per_client_[ip.value] == 0)
                 per_client_.erase(ip.value);
             publish("tftp.refused", severity::warning, reg->by_ip(ip), ip,
-                    {{"file", req->filename},
+                    {{"file", printable(req->filename)},
                      {"port", from.port()},
                      {"reason", "transfer limit"},
                      {"active", sessions_.size()}});
@@ -248,7 +262,9 @@ class server final : public netbootd::service {
             co_await serve(*s, *reg, ip, req, client, n);
         } catch (const std::exception& ex) {
             publish("tftp.error", severity::error, n, ip,
-                    {{"file", req.filename}, {"port", client.port()}, {"reason", ex.what()}});
+                    {{"file", printable(req.filename)},
+                     {"port", client.port()},
+                     {"reason", ex.what()}});
         }
         boost::system::error_code ec;
         s->sock.close(ec);
@@ -273,13 +289,13 @@ class server final : public netbootd::service {
                              : res.result == resolution::status::not_found ? "not_found"
                              : res.result == resolution::status::refused   ? "refused"
                                                                            : "failed";
-        nlohmann::json base = {{"file", req.filename}, {"port", client.port()}};
+        nlohmann::json base = {{"file", printable(req.filename)}, {"port", client.port()}};
         if (!res.prefix.empty())
             base["prefix"] = res.prefix;
         auto rrq = base;
         rrq["mode"] = req.mode;
         rrq["options"] = opts;
-        rrq["path"] = res.path;
+        rrq["path"] = printable(res.path);
         rrq["result"] = result;
         if (res.result == resolution::status::found)
             rrq["source"] = to_string(res.source);
@@ -291,7 +307,7 @@ class server final : public netbootd::service {
         case resolution::status::not_found: {
             send_error(s.sock, error_code::file_not_found, "File not found");
             auto f = base;
-            f["path"] = res.path;
+            f["path"] = printable(res.path);
             f["expected"] = res.expected_probe;
             if (res.unknown_prefix)
                 f["unknown_prefix"] = true;
@@ -481,7 +497,7 @@ class server final : public netbootd::service {
         }
         const auto dur = std::chrono::duration<double, std::milli>(clock::now() - started);
         auto f = base;
-        f["path"] = res.path;
+        f["path"] = printable(res.path);
         f["source"] = to_string(res.source);
         f["size"] = data->size();
         f["blksize"] = p.blksize;
