@@ -44,7 +44,15 @@ if [ -z "$ATFTPD" ]; then
     fi
 fi
 
-lab_host server $S/24
+# Each server has its own namespace and address on the same bridge, so they can run side by side and
+# the measurements can be interleaved (this machine is shared: load moves over a run, and a
+# server measured later than another would see different conditions).
+declare -A HOST=([netbootd]=s-netbootd [dnsmasq50]=s-dnsmasq [dnsmasq200]=s-dnsmasq [tftpd-hpa]=s-hpa [atftpd]=s-atftpd)
+declare -A ADDR=([netbootd]=10.42.0.250 [dnsmasq50]=10.42.0.251 [dnsmasq200]=10.42.0.251 [tftpd-hpa]=10.42.0.252 [atftpd]=10.42.0.253)
+lab_host s-netbootd 10.42.0.250/24
+lab_host s-dnsmasq 10.42.0.251/24
+lab_host s-hpa 10.42.0.252/24
+lab_host s-atftpd 10.42.0.253/24
 lab_host solo 10.42.0.200/24
 for i in $(seq 1 "$NODES"); do lab_host "n$i" "10.42.0.$i/24"; done
 
@@ -88,46 +96,47 @@ nodes:
   - { position: 250, mac: "02:00:00:00:00:fa", hostname: benchnode, ip: "10.42.0.249" }
 YAML
 
-SERVER_PID=""
-PERF=()
+declare -A SPID=()
+declare -A SPERF=()
 start_server() { # NAME [perf]: with "perf", the server runs under `perf stat -e task-clock`, which
     # counts every thread and child process (tftpd-hpa forks one per transfer and ignores SIGCHLD,
     # so /proc/PID/stat's cutime would miss them).
-    local log=$LAB_DIR/server-$1.log
-    PERF=()
+    local log=$LAB_DIR/server-$1.log h=${HOST[$1]} PERF=()
+    command -v perf >/dev/null || set -- "$1" # no perf (package linux-perf): CPU column shows "-"
     [ "${2:-}" = perf ] && PERF=(perf stat -e task-clock -x, -o "$LAB_DIR/cpu-$1.txt" --)
     # PERF_RECORD=DIR: profile the storm instead (perf record -g), for finding where CPU goes.
     [ "${2:-}" = perf ] && [ -n "${PERF_RECORD:-}" ] && PERF=(perf record -F 1999 -g -o "$PERF_RECORD/perf-$1.data" --)
     case $1 in
-    netbootd) lab_bg server "$log" "${PERF[@]}" ${NETBOOTD_NICE:+nice -n "$NETBOOTD_NICE"} "$NETBOOTD" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}"; SERVER_PID=$LAB_LAST_PID ;;
-    dnsmasq50) lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --user=root --group=root --pid-file= --log-facility=/dev/null; SERVER_PID=$LAB_LAST_PID ;;
-    dnsmasq200) lab_bg server "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --tftp-max=200 --user=root --group=root --pid-file= --log-facility=/dev/null; SERVER_PID=$LAB_LAST_PID ;;
-    tftpd-hpa) lab_bg server "$log" "${PERF[@]}" "$TFTPD_HPA" --listen --foreground --secure --user root --address 0.0.0.0:69 -B 1468 "$data"; SERVER_PID=$LAB_LAST_PID ;;
-    atftpd) lab_bg server "$log" "${PERF[@]}" "$ATFTPD" --daemon --no-fork --user root.root --port 69 --maxthread 200 --logfile /dev/null "$data"; SERVER_PID=$LAB_LAST_PID ;;
+    netbootd) lab_bg "$h" "$log" "${PERF[@]}" ${NETBOOTD_NICE:+nice -n "$NETBOOTD_NICE"} "$NETBOOTD" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}"; SPID[$1]=$LAB_LAST_PID ;;
+    dnsmasq50) lab_bg "$h" "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --user=root --group=root --pid-file= --log-facility=/dev/null; SPID[$1]=$LAB_LAST_PID ;;
+    dnsmasq200) lab_bg "$h" "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --tftp-max=200 --user=root --group=root --pid-file= --log-facility=/dev/null; SPID[$1]=$LAB_LAST_PID ;;
+    tftpd-hpa) lab_bg "$h" "$log" "${PERF[@]}" "$TFTPD_HPA" --listen --foreground --secure --user root --address 0.0.0.0:69 -B 1468 "$data"; SPID[$1]=$LAB_LAST_PID ;;
+    atftpd) lab_bg "$h" "$log" "${PERF[@]}" "$ATFTPD" --daemon --no-fork --user root.root --port 69 --maxthread 200 --logfile /dev/null "$data"; SPID[$1]=$LAB_LAST_PID ;;
     esac
-    lab_wait_udp server 69 10 || { cat "$log"; lab_die "$1 did not start"; }
+    SPERF[$1]=${#PERF[@]}
+    lab_wait_udp "$h" 69 10 || { cat "$log"; lab_die "$1 did not start"; }
 }
-stop_server() {
-    local child
+stop_server() { # NAME
+    local child SERVER_PID=${SPID[$1]}
     # Under perf, stop the server itself so perf writes its count and exits.
     local i children
     children=$(cat /proc/"$SERVER_PID"/task/*/children 2>/dev/null)
-    if [ "${#PERF[@]}" -gt 0 ] && [ -n "$children" ]; then
+    if [ "${SPERF[$1]:-0}" -gt 0 ] && [ -n "$children" ]; then
         for child in $children; do kill "$child" 2>/dev/null; done
         for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     fi
     kill "$SERVER_PID" 2>/dev/null
     for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     wait "$SERVER_PID" 2>/dev/null
-    lab_kill_ns "$(lab_ns server)"
+    lab_kill_ns "$(lab_ns "${HOST[$1]}")"
     [ -n "${KEEP_LOGS:-}" ] && cp "$LAB_DIR"/server-*.log "$LAB_DIR"/cpu-*.txt "$KEEP_LOGS"/ 2>/dev/null
     return 0
 }
 cpu_seconds() { awk -F, '/task-clock/ {printf "%.2f", $1 / 1000}' "$LAB_DIR/cpu-$1.txt" 2>/dev/null; }
 
 # One timed fetch in `solo`; prints MB/s or FAIL.
-fetch_once() { # FILE MODE(512|1468|w8)
-    local f=$1 mode=$2 t0 t1 rc dst=$out/solo.bin
+fetch_once() { # SERVER FILE MODE(512|1468|w8)
+    local S=${ADDR[$1]} f=$2 mode=$3 t0 t1 rc dst=$out/solo.bin
     rm -f "$dst"
     t0=$(date +%s%N)
     case $mode in
@@ -142,18 +151,15 @@ fetch_once() { # FILE MODE(512|1468|w8)
 }
 median() { sort -g | awk '{a[NR]=$1} END{if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
 
-single_row() { # FILE MODE -> median over RUNS
-    local vals=() r v fails=0
-    for r in $(seq 1 "$RUNS"); do
-        v=$(fetch_once "$1" "$2")
-        if [ "$v" = FAIL ]; then fails=$((fails + 1)); else vals+=("$v"); fi
-    done
-    if [ ${#vals[@]} = 0 ]; then echo FAIL; return; fi
-    printf '%s\n' "${vals[@]}" | median
+row_median() { # SERVER FILE MODE -> median of the values collected in $out/single/
+    local vals
+    vals=$(grep -v FAIL "$out/single/$1.$2.$3" 2>/dev/null)
+    if [ -z "$vals" ]; then echo FAIL; return; fi
+    median <<<"$vals"
 }
 
 storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
-    local i t0 t1 srv=$1 pids=()
+    local i t0 t1 srv=$1 pids=() S=${ADDR[$1]}
     rm -rf "$out/storm" && mkdir -p "$out/storm"
     start_server "$srv" perf
     t0=$(date +%s%N)
@@ -166,7 +172,7 @@ storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
     done
     wait "${pids[@]}"
     t1=$(date +%s%N)
-    stop_server
+    stop_server "$srv"
     local okn=0 f
     for i in $(seq 1 "$NODES"); do
         read -r ms ok <"$out/storm/n$i.result" || continue
@@ -182,7 +188,8 @@ storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
     mx=$(sort -n "$out/storm/times" | tail -1 | awk '{print $1/1000}')
     awk -v w=$((t1 - t0)) -v p50="$p50" -v p95="$p95" -v mx="$mx" -v ok=$okn -v cpu="$(cpu_seconds "$srv")" \
         -v gb="$(awk -v n=$okn -v b=$SETBYTES 'BEGIN{print n * b / 1e9}')" \
-        'BEGIN{printf "%.1f %.1f %.1f %.1f %d %.1f %.1f", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0)}'
+        'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - -", w / 1e9, p50, p95, mx, ok;
+               else printf "%.1f %.1f %.1f %.1f %d %.1f %.1f", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0)}'
 }
 
 SERVERS="netbootd dnsmasq200 tftpd-hpa"
@@ -195,36 +202,45 @@ if [ -n "${ONLY:-}" ]; then
     STORM_SERVERS=$(for s in $STORM_SERVERS; do [[ " $ONLY " == *" $s "* ]] && printf '%s ' "$s"; done)
 fi
 [ -n "${SKIP_SINGLE:-}" ] && SERVERS=""
+[ -n "${SKIP_STORM:-}" ] && STORM_SERVERS=""
 declare -A R
 
-for srv in $SERVERS; do
-    start_server "$srv"
+# Single client: all servers up at once; every run measures every server in turn.
+mkdir -p "$out/single"
+for srv in $SERVERS; do start_server "$srv"; done
+for r in $(seq 1 "$RUNS"); do
     for f in file3m file8m; do
         for m in 512 1468 w8; do
-            R[$srv,$f,$m]=$(single_row "$f" "$m")
-            lab_log "$srv $f $m: ${R[$srv,$f,$m]} MB/s"
+            for srv in $SERVERS; do fetch_once "$srv" "$f" "$m" >>"$out/single/$srv.$f.$m"; echo >>"$out/single/$srv.$f.$m"; done
         done
     done
-    stop_server
+    lab_log "single-client run $r/$RUNS done"
 done
-# Column-wise median of STORM_RUNS storms (dnsmasq with its default tftp-max=50 once: with busybox
-# clients its orphaned retransmitted RRQs fill every slot and the storm takes over a minute).
-storm_median() { # SERVER
-    local runs=$STORM_RUNS r lines=""
-    [ "$1" = dnsmasq50 ] && runs=1
-    for r in $(seq 1 "$runs"); do
-        lines+="$(storm "$1")"$'\n'
-        lab_log "$1 storm $r/$runs: $(tail -n1 <<<"${lines%$'\n'}")"
+for srv in $SERVERS; do
+    stop_server "$srv"
+    for f in file3m file8m; do for m in 512 1468 w8; do R[$srv,$f,$m]=$(row_median "$srv" "$f" "$m"); done; done
+done
+
+# Storms, interleaved: run r storms every server once, then r+1 ... Each line is
+# "wall p50 p95 max ok cpu cpu/GB"; the table shows the column-wise median. dnsmasq with its
+# default tftp-max=50 runs once: with busybox clients its orphaned retransmitted RRQs fill every
+# slot and the storm takes over a minute.
+for r in $(seq 1 "$STORM_RUNS"); do
+    for srv in $STORM_SERVERS; do
+        [ "$srv" = dnsmasq50 ] && [ "$r" -gt 1 ] && continue
+        line=$(storm "$srv")
+        echo "$line" >>"$out/storm-$srv.lines"
+        lab_log "$srv storm $r/$STORM_RUNS: $line"
     done
-    printf '%s' "$lines" | awk 'NF {for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR; nf = NF}
+done
+col_median() {
+    awk 'NF {for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR; nf = NF}
         END {for (i = 1; i <= nf; i++) {
                  for (j = 1; j <= n; j++) a[j] = v[i, j]
                  for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] + 0 < a[j] + 0) {t = a[j]; a[j] = a[k]; a[k] = t}
-                 printf "%s%s", a[int((n + 1) / 2)], (i < nf ? " " : "\n") } }'
+                 printf "%s%s", a[int((n + 1) / 2)], (i < nf ? " " : "\n") } }' "$1"
 }
-for srv in $STORM_SERVERS; do
-    R[$srv,storm]=$(storm_median "$srv")
-done
+for srv in $STORM_SERVERS; do R[$srv,storm]=$(col_median "$out/storm-$srv.lines"); done
 
 if [ -n "$SERVERS" ]; then
 echo
@@ -246,6 +262,7 @@ for f in file3m file8m; do
     done
 done
 fi
+[ -n "$STORM_SERVERS" ] || exit 0
 echo
 echo "Boot storm, median of $STORM_RUNS: $NODES nodes x $(awk -v b=$SETBYTES 'BEGIN{printf "%.1f", b / 1e6}') MB (busybox tftp, 512-byte blocks)"
 printf '%-12s %8s %8s %8s %8s %6s %9s %10s\n' server wall_s p50_s p95_s max_s ok cpu_s cpu_s/GB
