@@ -28,10 +28,7 @@ std::unique_ptr<command_driver> command_driver::from_config(settings_reader& r) 
         s.status_off = *v;
     // Templates are checked now against a sample node so an unknown {variable} is a config error,
     // not a failure at the first power-on.
-    node sample;
-    sample.position = 1;
-    sample.hostname = "node01";
-    const auto vars = target_vars(sample, "1");
+    const auto vars = validation_vars();
     for (const auto* key : {"on", "off", "status", "cycle"}) {
         const auto& t = std::string_view(key) == "on"       ? s.on
                         : std::string_view(key) == "off"    ? s.off

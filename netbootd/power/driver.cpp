@@ -116,6 +116,14 @@ template_vars target_vars(const node& n, const std::string& channel) {
     return v;
 }
 
+template_vars validation_vars() {
+    node sample;
+    sample.position = 1;
+    sample.hostname = "node01";
+    sample.serial = 0x12345678;
+    return target_vars(sample, "c1/c2/c3/c4/c5/c6/c7/c8");
+}
+
 tl::expected<std::vector<std::string>, std::string>
 render_argv(const std::vector<std::string>& tmpl, const template_vars& vars) {
     std::vector<std::string> out;

@@ -97,6 +97,10 @@ class driver {
 /// ("10.42.0.201/0": a plug's address and its relay).
 template_vars target_vars(const node& n, const std::string& channel);
 
+/// Variables for checking templates at load time: a sample node whose channel has eight
+/// '/'-separated parts, so any {channel_N} a config may use is known.
+template_vars validation_vars();
+
 /// Renders every template of an argv list with `vars`; each element stays one argument.
 tl::expected<std::vector<std::string>, std::string>
 render_argv(const std::vector<std::string>& tmpl, const template_vars& vars);

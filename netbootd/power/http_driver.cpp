@@ -288,20 +288,25 @@ std::unique_ptr<http_driver> http_driver::from_config(settings_reader& r,
             "needs 'host' (the plug or gateway; \"{channel}\" when each node has its own plug)");
     if (!r.ok())
         return nullptr;
-    auto d = std::make_unique<http_driver>(r.driver_name(), std::move(s));
-    node sample;
-    sample.position = 1;
-    sample.hostname = "node01";
-    for (auto a :
-         {power_action::on, power_action::off, power_action::status, power_action::cycle}) {
-        if (a == power_action::status && !d->s_.status)
+    // Unknown {variables} are config errors now, not failures at the first power-on.
+    const auto vars = validation_vars();
+    auto check = [&](const char* key, const std::string& text) {
+        if (auto t = render_template(text, vars); !t)
+            r.error(key, fmt::format("template '{}': {}", text, t.error().message));
+    };
+    check("host", s.host);
+    for (const auto& [key, t] : {std::pair<const char*, const http_request_template*>{"on", &s.on},
+                                 {"off", &s.off},
+                                 {"status", s.status ? &*s.status : nullptr},
+                                 {"cycle", s.cycle ? &*s.cycle : nullptr}}) {
+        if (t == nullptr)
             continue;
-        if (auto p = d->describe_action(a, sample, "plug1"); !p)
-            r.error(to_string(a), p.error());
+        check(key, t->path);
+        check(key, t->body);
     }
     if (!r.ok())
         return nullptr;
-    return d;
+    return std::make_unique<http_driver>(r.driver_name(), std::move(s));
 }
 
 tl::expected<http_step, std::string> http_driver::render(const http_request_template& t,
