@@ -234,8 +234,9 @@ sequence_report sequencer::run(std::span<const node* const> nodes, const sequenc
         }
         if (wake == steady_time::max())
             break; // unreachable: the loop condition guarantees work
+        // Sleep in slices no longer than the poll interval so that cancel() is seen soon.
         if (wake > now)
-            clock_.sleep_until(wake);
+            clock_.sleep_until(std::min(wake, now + poll));
     }
     return report;
 }
