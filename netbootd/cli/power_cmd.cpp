@@ -4,6 +4,7 @@
 
 #include "netbootd/cli/common.hpp"
 #include "netbootd/core/duration.hpp"
+#include "netbootd/core/range.hpp"
 #include "netbootd/power/driver_factory.hpp"
 
 namespace netbootd::cli {
@@ -108,6 +109,96 @@ std::chrono::milliseconds duration_or_throw(const std::string& text, const char*
 
 } // namespace
 
+int run_enroll_command(const enroll_command& cmd, const registry& reg, power::power_executor& exec,
+                       power::unknown_client_source source, std::FILE* out, std::FILE* err) {
+    auto positions = parse_positions(cmd.range);
+    if (!positions) {
+        std::fprintf(err, "netbootctl enroll: %s\n", positions.error().c_str());
+        return 2;
+    }
+    const auto file = cmd.file.empty() ? power::enrollment_path(reg.config().source)
+                                       : std::filesystem::path(cmd.file);
+    power::enroll_context ctx{
+        reg, exec, std::move(source), std::chrono::steady_clock::now, file, nullptr, {}};
+    ctx.progress = [&](const power::slot_outcome& o) {
+        std::string line = fmt::format("{:>4}  {:<16}", o.position, power::to_string(o.result));
+        if (o.node && o.result == power::slot_result::bound)
+            line += fmt::format("  {}{}", o.node->mac.to_string(),
+                                o.node->serial ? "  serial " + format_serial(*o.node->serial) : "");
+        if (!o.message.empty())
+            line += "  " + o.message;
+        std::fprintf(out, "%s\n", line.c_str());
+        std::fflush(out);
+    };
+    power::enroll_options opt;
+    opt.timeout = cmd.timeout;
+    opt.power_off_after = !cmd.leave_on;
+    std::fprintf(out, "enrolling %zu positions into %s (one slot powered at a time)\n",
+                 positions->size(), file.string().c_str());
+    std::fflush(out);
+    const auto outcomes = power::enroll(*positions, ctx, opt);
+    int bound = 0, empty = 0, failed = 0;
+    for (const auto& o : outcomes) {
+        if (o.result == power::slot_result::bound)
+            ++bound;
+        else if (o.result == power::slot_result::nothing_appeared)
+            ++empty;
+        else if (o.result != power::slot_result::already_bound)
+            ++failed;
+    }
+    std::fprintf(out, "%d bound, %d empty, %d failed; inventory: %s\n", bound, empty, failed,
+                 file.string().c_str());
+    return failed == 0 && empty == 0 ? 0 : 1;
+}
+
+namespace {
+
+void add_enroll_command(CLI::App& app, const power_cli_hooks& hooks) {
+    auto* sub = app.add_subcommand(
+        "enroll", "bind each slot's board by powering one slot at a time and catching its DHCP");
+    struct state {
+        enroll_command cmd;
+        std::string timeout = "60s";
+    };
+    auto st = std::make_shared<state>();
+    add_config_option(*sub, st->cmd.config_path);
+    sub->add_option("RANGE", st->cmd.range, "positions to enroll, in order: 1-60,62")->required();
+    sub->add_option("--timeout", st->timeout, "how long to wait for each slot's board")
+        ->capture_default_str();
+    sub->add_option("--file", st->cmd.file,
+                    "inventory to write (default: enrolled-nodes.yaml next to the config)");
+    sub->add_flag("--leave-on", st->cmd.leave_on, "leave each slot on after binding it");
+    sub->callback([st, hooks] {
+        st->cmd.timeout = duration_or_throw(st->timeout, "--timeout");
+        power::unknown_client_source source;
+        if (hooks.unknown_clients)
+            source = hooks.unknown_clients(st->cmd.config_path);
+        if (!source) {
+            std::fprintf(stderr,
+                         "netbootctl enroll: needs a running netbootd (it listens for the daemon's "
+                         "dhcp.unknown_client events); none answered\n");
+            throw exit_code{2};
+        }
+        auto reg = load_registry_or_report(st->cmd.config_path);
+        if (!reg)
+            throw exit_code{1};
+        power::driver_set drivers;
+        try {
+            drivers = power::make_drivers(reg->config());
+        } catch (const config_error& e) {
+            for (const auto& d : e.diagnostics())
+                std::fprintf(stderr, "%s\n", d.to_string().c_str());
+            throw exit_code{1};
+        }
+        power::driver_executor exec(drivers);
+        const int code = run_enroll_command(st->cmd, *reg, exec, std::move(source), stdout, stderr);
+        if (code != 0)
+            throw exit_code{code};
+    });
+}
+
+} // namespace
+
 void add_power_commands(CLI::App& app, power_cli_hooks hooks) {
     auto* group =
         app.add_subcommand("power", "switch nodes on, off or cycle them, in position order");
@@ -193,6 +284,8 @@ void add_power_commands(CLI::App& app, power_cli_hooks hooks) {
                 throw exit_code{code};
         });
     }
+
+    add_enroll_command(app, hooks);
 }
 
 } // namespace netbootd::cli

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netbootd/core/registry.hpp"
+#include "netbootd/power/enrollment.hpp"
 #include "netbootd/power/executor.hpp"
 #include "netbootd/power/sequencer.hpp"
 
@@ -35,9 +36,12 @@ struct power_cli_hooks {
     /// Runs the command through a running daemon's API and returns the exit code, or nullopt
     /// when no daemon answers (then the CLI acts directly from the cluster file).
     std::function<std::optional<int>(const power_command&)> via_daemon;
+    /// For `enroll`: a source of the daemon's `dhcp.unknown_client` events (mac, serial), or
+    /// an empty function when no daemon answers (enroll then refuses to run).
+    std::function<power::unknown_client_source(const std::string& config_path)> unknown_clients;
 };
 
-/// Adds the `power` subcommand group.
+/// Adds the `power` subcommand group and `enroll`.
 void add_power_commands(CLI::App& app, power_cli_hooks hooks = {});
 
 /// Runs a parsed command over `reg` with `exec`: selects the nodes, checks --all, sequences,
@@ -47,6 +51,22 @@ int run_power_command(const power_command& cmd, const registry& reg, power::powe
                       std::FILE* out, std::FILE* err,
                       power::sequence_clock clock = power::sequence_clock::real(),
                       power::wait_predicate wait = {}, event_bus* events = nullptr);
+
+/// One parsed `enroll` command.
+struct enroll_command {
+    std::string range;
+    std::string config_path;
+    std::chrono::milliseconds timeout{60000};
+    /// Empty: enrolled-nodes.yaml next to the config.
+    std::string file;
+    bool leave_on = false;
+};
+
+/// Enrolls the positions of `cmd.range` with `source` as the daemon's unknown-client stream,
+/// printing one line per slot. Returns 0 when every slot is bound, 1 when some slot stayed
+/// empty or failed, 2 for a bad range.
+int run_enroll_command(const enroll_command& cmd, const registry& reg, power::power_executor& exec,
+                       power::unknown_client_source source, std::FILE* out, std::FILE* err);
 
 /// One progress line: "  2  node02  on       ok" / "  3  node03  on       FAILED  relay ...".
 std::string format_outcome(power::power_action a, const power::node_outcome& o);

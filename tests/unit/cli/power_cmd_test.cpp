@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -186,6 +188,51 @@ TEST_F(power_cli, falls_back_to_the_config_when_no_daemon_answers) {
     auto [code, out] = run({"power", "on", "2", "-c", config_}, hooks);
     EXPECT_EQ(code, 0) << out;
     EXPECT_EQ(relay_state(2), "on");
+}
+
+TEST_F(power_cli, enroll_without_a_daemon_is_refused) {
+    EXPECT_EQ(run({"enroll", "1-2", "-c", config_}).first, 2);
+    EXPECT_EQ(relay_state(1), "never");
+}
+
+TEST_F(power_cli, enroll_binds_the_board_of_the_powered_slot) {
+    // The "daemon" reports the board of whichever relay is on (slot 12 is empty; 11-13 are not in
+    // the config, so their power binding comes from defaults).
+    power_cli_hooks hooks;
+    hooks.unknown_clients = [this](const std::string&) -> power::unknown_client_source {
+        return [this](power::steady_time deadline) -> std::optional<power::unknown_client> {
+            if (relay_state(11) == "on")
+                return power::unknown_client{*mac_address::parse("dc:a6:32:00:00:01"), 0x27e247cc};
+            if (relay_state(13) == "on")
+                return power::unknown_client{*mac_address::parse("dc:a6:32:00:00:03"),
+                                             std::nullopt};
+            std::this_thread::sleep_until(deadline);
+            return std::nullopt;
+        };
+    };
+    const auto file = (dir_ / "enrolled-nodes.yaml").string();
+    auto [code, out] = run({"enroll", "11-13", "--timeout", "200ms", "-c", config_}, hooks);
+    EXPECT_EQ(code, 1) << out; // slot 2 stayed empty
+    EXPECT_NE(out.find("  11  bound             dc:a6:32:00:00:01  serial 27e247cc\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  12  nothing appeared  no unknown board asked within 200 ms\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("2 bound, 1 empty, 0 failed"), std::string::npos) << out;
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_NE(
+        ss.str().find("  - { position: 11, mac: \"dc:a6:32:00:00:01\", serial: \"27e247cc\" }\n"
+                      "  - { position: 13, mac: \"dc:a6:32:00:00:03\" }\n"),
+        std::string::npos)
+        << ss.str();
+    // Every slot was switched off again.
+    EXPECT_EQ(relay_state(11), "off");
+    EXPECT_EQ(relay_state(12), "off");
+    EXPECT_EQ(relay_state(13), "off");
+    EXPECT_EQ(relay_state(1), "never") << "slots outside the range are left alone";
 }
 
 } // namespace
