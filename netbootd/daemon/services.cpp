@@ -1,6 +1,7 @@
 #include "netbootd/daemon/services.hpp"
 
 #include "netbootd/dhcp/server.hpp"
+#include "netbootd/tftp/server.hpp"
 
 namespace netbootd::daemon {
 
@@ -11,6 +12,8 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     // One line per service module, in start order (each checks its own `enabled` flag):
     if (cfg.dhcp.enabled)
         out.push_back(dhcp::make_service(ctx));
+    if (cfg.tftp.enabled)
+        out.push_back(tftp::make_service(ctx));
     return out;
 }
 

@@ -91,6 +91,10 @@ class boot_run {
         say("FAIL: " + why);
         return false;
     }
+    bool setup_fail(const std::string& why) {
+        report_.setup_error = true;
+        return fail(why);
+    }
     clock_type::time_point cap(clock_type::time_point t) const { return std::min(t, deadline_); }
     void stage_reached(const std::string& s) {
         if (std::find(report_.stages.begin(), report_.stages.end(), s) == report_.stages.end())
@@ -238,7 +242,9 @@ bool boot_run::dhcp_firmware(const dhcp_stage& st, std::optional<received_reply>
     const accept_rules rules{st.dp.xid, mac_, st.allow_pad, st.reject_hops};
     const auto stage_deadline = cap(clock_type::now() + st.total);
     int menu_but_not_pxe = 0;
+    int sent_count = 0;
     for (int n = 1; n <= st.max_discovers && clock_type::now() < stage_deadline; ++n) {
+        sent_count = n;
         const bytes payload = build_discover(st.dp);
         if (!send_dhcp(payload, st.pi3))
             return false;
@@ -279,7 +285,9 @@ bool boot_run::dhcp_firmware(const dhcp_stage& st, std::optional<received_reply>
             why += st.rule == pxe_rule::rom_3b
                        ? " (option 43 fails the 3B ROM's menu check, Q1: send the R5 variant)"
                        : " (option 43 or option 60 not accepted)";
-        return fail(fmt::format("{}: {} after {} DISCOVERs", st.name, why, st.max_discovers));
+        return fail(fmt::format(
+            "{}: {} after {} DISCOVER{}{}", st.name, why, sent_count, sent_count == 1 ? "" : "s",
+            clock_type::now() >= deadline_ ? " (overall --timeout reached)" : ""));
     }
     if (st.q5 != severity::off) {
         const bool proxy_first =
@@ -348,6 +356,9 @@ void boot_run::record(const file_result& f, bool probe_only) {
     if (!f.detail.empty())
         line += " - " + f.detail;
     say(line);
+    if (f.server_port != 0)
+        c.add("tftp.reply_from_new_port", f.server_port != tftp_.server_port,
+              fmt::format("{}: server answered from port {}", f.name, f.server_port));
     if (f.outcome == file_outcome::not_found)
         c.add("tftp.not_found_fast", f.first_reply_after < 100ms,
               fmt::format("{}: ERROR 1 after {} ms", f.name, f.first_reply_after.count()), false);
@@ -467,7 +478,11 @@ bool boot_run::get(const std::string& name, bool required, bool probe_first, fil
                             f.detail.empty() ? "" : " (" + f.detail + ")"));
 }
 
-bool boot_run::get_kernel(const std::vector<std::string>& names, bool probe_first) {
+bool boot_run::get_kernel(const std::vector<std::string>& default_names, bool probe_first) {
+    // `kernel=` in config.txt replaces the firmware's own list: it asks for that file only.
+    const auto named = kernel_from_config(config_txt_);
+    const std::vector<std::string> names =
+        named.empty() ? default_names : std::vector<std::string>{named};
     // The firmware picks the first kernel that exists; the last name is the one it insists on.
     std::string name = prefix_ + names.back();
     bool probed = false;
@@ -546,17 +561,18 @@ void boot_run::early_terminate_check() {
     if (aborted_.empty())
         return;
     // Give the server time for at least one retransmit timeout (dnsmasq: 2 s) after the last
-    // "Early terminate"; anything arriving on an aborted transfer's port is a retransmission (T3).
+    // "Early terminate"; anything arriving on an aborted transfer's port more than 1 s after the
+    // abort is a retransmission the server should not have sent (T3).
     clock_type::time_point last{};
     for (const auto& t : aborted_)
         last = std::max(last, t->aborted_at());
-    const auto until = cap(last + 2500ms);
+    const auto until = cap(last + 3000ms);
     if (clock_type::now() < until)
         std::this_thread::sleep_until(until);
     int late = 0;
     std::string which;
     for (const auto& t : aborted_) {
-        const int n = t->late_packets();
+        const int n = t->late_packets(1000ms);
         if (n > 0 && which.empty())
             which = t->result().name;
         late += n;
@@ -601,7 +617,7 @@ bool boot_run::stage_pi3_rom(bool plus) {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
         sock_.reset();
@@ -664,7 +680,7 @@ bool boot_run::stage_pi3_bootcode() {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
         sock_.reset();
@@ -745,7 +761,7 @@ bool boot_run::stage_eeprom(bool pi5) {
         port68_sink sink;
         auto s = packet_socket::open(iface_index_);
         if (!s)
-            return fail(s.error());
+            return setup_fail(s.error());
         sock_ = std::move(*s);
         if (!dhcp_firmware(st, ip_offer, pxe_offer)) {
             sock_.reset();
@@ -902,7 +918,7 @@ bool boot_run::stage_kernel_dhcp() {
     port68_sink sink;
     auto s = packet_socket::open(iface_index_);
     if (!s)
-        return fail(s.error());
+        return setup_fail(s.error());
     sock_ = std::move(*s);
     auto& c = report_.checks;
     auto frame_checks = [&](const received_reply& rr, const char* what) {
@@ -998,6 +1014,7 @@ boot_report boot_run::run() {
     auto info = query_iface(ifname_);
     if (!info) {
         report_.error = info.error();
+        report_.setup_error = true;
         return report_;
     }
     mac_ = o_.mac.value_or(info->mac);
@@ -1005,6 +1022,7 @@ boot_report boot_run::run() {
     auto prepared = prepare_iface(ifname_, mac_);
     if (!prepared) {
         report_.error = "preparing " + ifname_ + ": " + prepared.error();
+        report_.setup_error = true;
         return report_;
     }
     iface_index_ = prepared->index;
@@ -1064,6 +1082,30 @@ std::vector<std::string> initramfs_from_config(const std::string& config_txt) {
             out.push_back(file);
     }
     return out;
+}
+
+std::string kernel_from_config(const std::string& config_txt) {
+    std::string kernel;
+    std::istringstream in(config_txt);
+    std::string line;
+    for (int n = 0; n < 10000 && std::getline(in, line); ++n) {
+        if (const auto hash = line.find('#'); hash != std::string::npos)
+            line.resize(hash);
+        const auto eq = line.find('=');
+        if (eq == std::string::npos)
+            continue;
+        auto trim = [](std::string s) {
+            const auto b = s.find_first_not_of(" \t\r");
+            const auto e = s.find_last_not_of(" \t\r");
+            return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+        };
+        if (trim(line.substr(0, eq)) != "kernel")
+            continue;
+        const auto file = trim(line.substr(eq + 1));
+        if (!file.empty() && safe_relative(file))
+            kernel = file;
+    }
+    return kernel;
 }
 
 boot_report run_boot(const boot_options& options) {

@@ -51,4 +51,8 @@ boot_report run_boot(const boot_options& options);
 /// initramfs names referenced by a config.txt (`initramfs <file> [followkernel]`).
 std::vector<std::string> initramfs_from_config(const std::string& config_txt);
 
+/// The kernel a config.txt names with `kernel=<file>` (the last one wins, as in the firmware), or
+/// "" when it names none or an unsafe path.
+std::string kernel_from_config(const std::string& config_txt);
+
 } // namespace netbootd::emu

@@ -185,5 +185,7 @@ int main(int argc, char** argv) {
         return exit_ok;
     }
     std::fprintf(stderr, "piemu: FAILED: %s\n", r.error.empty() ? "unknown" : r.error.c_str());
+    if (r.setup_error)
+        return exit_usage;
     return r.completed ? exit_check_failed : exit_boot_failed;
 }

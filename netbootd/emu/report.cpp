@@ -61,6 +61,8 @@ nlohmann::json boot_report::to_json() const {
     j["ok"] = ok();
     if (!error.empty())
         j["error"] = error;
+    if (setup_error)
+        j["setup_error"] = true;
     return j;
 }
 

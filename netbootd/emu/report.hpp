@@ -40,8 +40,9 @@ struct boot_report {
     std::vector<std::string> stages;
     std::vector<file_result> files;
     check_list checks;
-    bool completed = false; ///< the boot sequence reached its last stage
-    std::string error;      ///< why it did not, or the first failed required check
+    bool completed = false;   ///< the boot sequence reached its last stage
+    std::string error;        ///< why it did not, or the first failed required check
+    bool setup_error = false; ///< the emulator could not run (no interface, no privileges)
 
     bool ok() const { return completed && checks.required_ok(); }
     nlohmann::json to_json() const;

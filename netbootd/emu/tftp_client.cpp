@@ -123,6 +123,7 @@ std::optional<bytes> tftp_transfer::wait_packet(clock_type::time_point deadline)
         const std::uint16_t port = ntohs(from.sin_port);
         if (!tid_) {
             tid_ = port;
+            result_.server_port = port;
         } else if (*tid_ != port) {
             // RFC 1350: a packet from a foreign TID gets an error, the transfer goes on.
             const bytes err = build_error(5, "Unknown transfer ID");
@@ -240,8 +241,12 @@ bool tftp_transfer::until_first_data(clock_type::time_point overall) {
 }
 
 void tftp_transfer::abort_early() {
+    // Stamp what arrives from now on, so late_packets() can tell when each packet came.
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one);
     send_to_tid(early_terminate());
     aborted_at_ = clock_type::now();
+    aborted_wall_ = std::chrono::system_clock::now();
     result_.outcome = file_outcome::probed;
     result_.bytes = result_.tsize.value_or(0);
     if (save_.is_open()) {
@@ -352,14 +357,32 @@ void tftp_transfer::run_to_end(clock_type::time_point overall) {
     finish_fetch();
 }
 
-int tftp_transfer::late_packets() {
+int tftp_transfer::late_packets(std::chrono::milliseconds grace) {
     int n = 0;
     bytes buf(2048);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timeval))];
     for (int i = 0; i < 10000; ++i) {
-        const ssize_t r = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (r < 0)
+        iovec iov{buf.data(), buf.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if (::recvmsg(fd_, &msg, MSG_DONTWAIT) < 0)
             break;
-        ++n;
+        bool late = true; // no timestamp: it arrived after abort_early() enabled them anyway
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMP)
+                continue;
+            timeval tv{};
+            std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
+            const auto at = std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec)));
+            late = at >= aborted_wall_ + grace;
+        }
+        if (late)
+            ++n;
     }
     return n;
 }

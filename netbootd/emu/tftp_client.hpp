@@ -54,6 +54,7 @@ struct file_result {
     std::string detail;
     std::chrono::milliseconds first_reply_after{0};
     std::uint16_t local_port = 0;
+    std::uint16_t server_port = 0;     ///< the server's transfer port (TID) of its first reply
     int duplicates = 0;                ///< duplicate DATA blocks seen (re-ACKed)
     int retransmits = 0;               ///< RRQs/ACKs we re-sent
     std::string content;               ///< kept for small text files (config.txt) when asked
@@ -81,8 +82,10 @@ class tftp_transfer {
     void abort_early();
     /// ACKs DATA 1 and receives the rest in lock-step; the result becomes fetched or failed.
     void run_to_end(clock_type::time_point overall_deadline);
-    /// After abort_early(): packets the server still sent to this port (it must send none, T3).
-    int late_packets();
+    /// After abort_early(): packets the server sent to this port more than `grace` after the
+    /// "Early terminate" (it must send none, T3). The grace covers a retransmission the server
+    /// had already sent before our ERROR reached it.
+    int late_packets(std::chrono::milliseconds grace);
 
     const file_result& result() const { return result_; }
     clock_type::time_point aborted_at() const { return aborted_at_; }
@@ -103,6 +106,7 @@ class tftp_transfer {
     clock_type::time_point started_{};
     clock_type::time_point last_send_{};
     clock_type::time_point aborted_at_{};
+    std::chrono::system_clock::time_point aborted_wall_{}; // comparable with SO_TIMESTAMP
     std::uint16_t block_size_ = 512;
     std::uint16_t next_block_ = 1;
     bool complete_ = false;

@@ -58,13 +58,15 @@ bind-interfaces
 user=root
 dhcp-range=10.42.0.100,10.42.0.150,255.255.255.0,1h
 dhcp-leasefile=$LAB_DIR/dnsmasq.leases
+pid-file=$LAB_DIR/dnsmasq.pid
 pxe-service=0,"Raspberry Pi Boot"
 enable-tftp
 tftp-root=$tftp
 log-dhcp
 log-facility=-
 CONF
-dnsmasq_pid=$(lab_bg server "$LAB_DIR/dnsmasq.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/dnsmasq.conf")
+lab_bg server "$LAB_DIR/dnsmasq.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/dnsmasq.conf"
+dnsmasq_pid=$LAB_LAST_PID
 lab_wait_udp server 67 10 || lab_die "dnsmasq did not start"
 lab_wait_udp server 69 10 || lab_die "dnsmasq TFTP did not start"
 
@@ -185,7 +187,7 @@ head -c "\$CONTENT_LENGTH" >"$LAB_DIR/up-body.json"
 printf 'Content-Type: text/plain\r\n\r\nok\n'
 CGI
 chmod +x "$LAB_DIR/www/cgi-bin/up"
-lab_bg server "$LAB_DIR/httpd.log" busybox httpd -f -p 10.42.0.1:8080 -h "$LAB_DIR/www" >/dev/null
+lab_bg server "$LAB_DIR/httpd.log" busybox httpd -f -p 10.42.0.1:8080 -h "$LAB_DIR/www"
 lab_wait_tcp server 8080 10 || lab_die "busybox httpd did not start"
 boot pi5 pi5 2c:cf:67:11:22:33 da591740 --boardrev d04170 --up-url http://10.42.0.1:8080/cgi-bin/up
 lab_eq "pi5: exit code" 0 "$RC"
@@ -204,11 +206,13 @@ lab_check "three distinct addresses for three Pis" bash -c \
 
 
 # --- ProxyDHCP: addresses from one dnsmasq, PXE + TFTP from another ------------------------------
-# The proxy sends the 3B's R5 menu to B8:27:EB MACs and delays those replies by 2 s (R5, R11, the
+# The proxy sends the 3B's R5 menu to B8:27:EB MACs and delays those replies by 3 s (R5, R11, the
 # PiServer recipe), so a strict pi3b-rom must pass Q1, Q5 and (f) and fetch from the proxy. A Pi 4
 # gets the proxy's reply first (no delay) and the address second: both orderings must boot.
 kill "$dnsmasq_pid"
-lab_wait 5 bash -c "! kill -0 $dnsmasq_pid" || lab_die "dnsmasq did not stop"
+lab_wait 5 bash -c "! ip netns exec '$(lab_ns server)' ss -Hlun 'sport = :67' | grep -q ." ||
+    lab_die "dnsmasq did not stop"
+wait "$dnsmasq_pid" 2>/dev/null
 cat >"$LAB_DIR/main.conf" <<CONF
 port=0
 interface=eth0
@@ -217,6 +221,7 @@ user=root
 no-ping
 dhcp-range=10.42.0.160,10.42.0.199,255.255.255.0,1h
 dhcp-leasefile=$LAB_DIR/main.leases
+pid-file=$LAB_DIR/main.pid
 log-dhcp
 log-facility=-
 CONF
@@ -228,8 +233,9 @@ bind-interfaces
 user=root
 dhcp-range=10.42.0.0,proxy
 dhcp-leasefile=$LAB_DIR/proxy.leases
+pid-file=$LAB_DIR/proxy.pid
 dhcp-mac=set:pi3,b8:27:eb:*:*:*
-dhcp-reply-delay=tag:pi3,2
+dhcp-reply-delay=tag:pi3,3
 pxe-service=tag:pi3,0,"Raspberry Pi Boot   "
 pxe-service=tag:!pi3,0,"Raspberry Pi Boot"
 enable-tftp
@@ -237,8 +243,8 @@ tftp-root=$tftp
 log-dhcp
 log-facility=-
 CONF
-lab_bg server "$LAB_DIR/main.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/main.conf" >/dev/null
-lab_bg proxy "$LAB_DIR/proxy.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/proxy.conf" >/dev/null
+lab_bg server "$LAB_DIR/main.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/main.conf"
+lab_bg proxy "$LAB_DIR/proxy.log" "$dnsmasq_bin" --keep-in-foreground --conf-file="$LAB_DIR/proxy.conf"
 lab_wait_udp server 67 10 || lab_die "main dnsmasq did not start"
 lab_wait_udp proxy 69 10 || lab_die "proxy dnsmasq did not start"
 

@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 struct server_script {
     bytes file; // served content
     bool exists = true;
-    bool apprentice = false; // buggy: answers a duplicate ACK with the next block again
+    bool apprentice = false;   // buggy: answers a duplicate ACK with the next block again
+    bool ignore_error = false; // buggy: keeps retransmitting after the client's ERROR
     std::chrono::milliseconds retransmit{300};
 };
 
@@ -151,6 +152,8 @@ class fake_server {
             }
             if (in->size() >= 2 && get_u16(*in, 0) == 5) {
                 log_.last_from_client = *in;
+                if (script_.ignore_error)
+                    continue;
                 break;
             }
             if (in->size() < 4 || get_u16(*in, 0) != 4)
@@ -313,6 +316,27 @@ TEST(tftp_client, duplicate_ack_exposes_the_sorcerers_apprentice) {
             EXPECT_GT(r.duplicates, 0) << "a server that resends on a duplicate ACK is caught";
         else
             EXPECT_EQ(r.duplicates, 0);
+    }
+}
+
+TEST(tftp_client, retransmission_after_early_terminate_is_seen) {
+    for (const bool buggy : {false, true}) {
+        server_script script{random_bytes(3000)};
+        script.ignore_error = buggy;
+        script.retransmit = 200ms;
+        fake_server srv(script);
+        auto s = settings(srv.port());
+        s.blksize = 1024;
+        auto t = tftp_transfer::start(s, "start4.elf", 0);
+        ASSERT_TRUE(t);
+        ASSERT_TRUE((*t)->until_first_data(far()));
+        (*t)->abort_early();
+        std::this_thread::sleep_for(900ms);
+        const int late = (*t)->late_packets(100ms);
+        if (buggy)
+            EXPECT_GT(late, 0) << "DATA 1 resent after Early terminate";
+        else
+            EXPECT_EQ(late, 0);
     }
 }
 

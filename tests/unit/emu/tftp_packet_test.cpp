@@ -93,5 +93,15 @@ TEST(config, initramfs_lines) {
     EXPECT_TRUE(initramfs_from_config("").empty());
 }
 
+TEST(config_txt, kernel_line_names_the_kernel) {
+    EXPECT_EQ(kernel_from_config("[all]\narm_64bit=1\nkernel=kernel8-custom.img\n"),
+              "kernel8-custom.img");
+    EXPECT_EQ(kernel_from_config("kernel = a.img # first\nkernel=b.img\n"), "b.img")
+        << "the last one wins";
+    EXPECT_EQ(kernel_from_config("#kernel=commented.img\n"), "");
+    EXPECT_EQ(kernel_from_config("kernel=../../etc/passwd\n"), "") << "unsafe paths are ignored";
+    EXPECT_EQ(kernel_from_config("kernel_address=0x80000\n"), "");
+}
+
 } // namespace
 } // namespace netbootd::emu
