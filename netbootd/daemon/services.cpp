@@ -1,13 +1,19 @@
 #include "netbootd/daemon/services.hpp"
 
+#include "netbootd/dhcp/server.hpp"
+#include "netbootd/tftp/server.hpp"
+
 namespace netbootd::daemon {
 
 std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     std::vector<std::unique_ptr<service>> out;
     const auto reg = ctx.registry.get();
     const auto& cfg = reg->config();
-    (void)cfg;
     // One line per service module, in start order (each checks its own `enabled` flag):
+    if (cfg.dhcp.enabled)
+        out.push_back(dhcp::make_service(ctx));
+    if (cfg.tftp.enabled)
+        out.push_back(tftp::make_service(ctx));
     return out;
 }
 
