@@ -150,6 +150,10 @@ process_outcome run_process(const process_request& req) {
     std::string* sinks[2] = {&res.out, &res.err};
     int open_count = 2;
     char buf[4096];
+    int status = 0;
+    bool reaped = false;
+    // Reads until both pipes close. A background process the program left behind may hold them
+    // open, so the program's own exit also ends the loop (after draining what is already there).
     while (open_count > 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -157,11 +161,20 @@ process_outcome run_process(const process_request& req) {
             res.timed_out = true;
             break;
         }
-        const int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+        const int slice = reaped ? 0 : static_cast<int>(std::min<long long>(left.count(), 50));
+        const int n = ::poll(fds, 2, slice);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             break;
+        }
+        if (n == 0) {
+            if (reaped)
+                break; // exited and nothing left to read
+            const pid_t w = ::waitpid(pid, &status, WNOHANG);
+            if (w == pid)
+                reaped = true;
+            continue;
         }
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || fds[i].revents == 0)
@@ -179,14 +192,15 @@ process_outcome run_process(const process_request& req) {
             }
         }
     }
-    if (res.timed_out) {
+    if (res.timed_out && !reaped) {
         ::kill(-pid, SIGKILL);
         res.error = fmt::format("timed out after {}", format_duration(req.timeout));
+    } else if (res.timed_out) {
+        res.timed_out = false; // the program itself finished in time
     }
     // The pipes may close before the child exits (it closed them); wait within the deadline,
     // then kill.
-    int status = 0;
-    for (;;) {
+    while (!reaped) {
         const pid_t w = ::waitpid(pid, &status, res.timed_out ? 0 : WNOHANG);
         if (w == pid)
             break;

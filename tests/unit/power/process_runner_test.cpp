@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 
 #include "netbootd/power/process_runner.hpp"
 
@@ -42,6 +44,20 @@ TEST(process_runner, kills_the_process_group_at_the_timeout) {
     EXPECT_LT(took, 10s);
     EXPECT_NE(r.describe_failure().find("timed out after 200ms"), std::string::npos)
         << r.describe_failure();
+}
+
+TEST(process_runner, a_background_child_holding_the_pipes_does_not_hold_us) {
+    process_request req;
+    // The program exits at once; what it left behind keeps stdout open far past the timeout, so
+    // waiting for the pipes to close would end in a timeout instead of success.
+    req.argv = {"sh", "-c", "sleep 60 & echo $!; exit 0"};
+    req.timeout = 5s;
+    const auto r = run_process(req);
+    EXPECT_TRUE(r.success()) << r.describe_failure();
+    EXPECT_FALSE(r.timed_out);
+    const int leftover = std::atoi(r.out.c_str());
+    ASSERT_GT(leftover, 1) << r.out;
+    ::kill(leftover, SIGKILL);
 }
 
 TEST(process_runner, reports_a_missing_program) {
