@@ -5,12 +5,14 @@
 
 #include "netbootd/cli/common.hpp"
 #include "netbootd/cli/nodes_cmd.hpp"
+#include "netbootd/cli/root_cmd.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"netbootctl: inventory, power, roots and boot diagnostics for a netbootd cluster"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("netbootctl ") + NETBOOTD_VERSION);
     netbootd::cli::add_inventory_commands(app);
+    netbootd::cli::add_root_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "netbootd/daemon/services.hpp"
 
+#include "netbootd/nfs/service.hpp"
+
 namespace netbootd::daemon {
 
 std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
@@ -8,6 +10,7 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     const auto& cfg = reg->config();
     (void)cfg;
     // One line per service module, in start order (each checks its own `enabled` flag):
+    out.push_back(nfs::make_service(ctx));
     return out;
 }
 
