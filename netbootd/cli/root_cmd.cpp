@@ -394,7 +394,7 @@ void add_root_commands(CLI::App& app) {
         c->callback([o, apply, backend] {
             auto reg = load(*o);
             if (*apply) {
-                if (int rc = apply_exports_for(*reg, make_sink(*o), true); rc != 0)
+                if (int rc = apply_exports_for(*reg, make_sink(*o), false); rc != 0)
                     throw exit_code{rc};
                 return;
             }

@@ -30,13 +30,13 @@ std::string_view to_string(mount_outcome m) {
 }
 
 bool root_check::ok(bool require_mount) const {
-    if (!listed || client_allowed == std::optional<bool>(false))
+    if (client_allowed == std::optional<bool>(false))
         return false;
     switch (mount) {
     case mount_outcome::ok:
         return has_init && hostname_ok;
     case mount_outcome::refused:
-        return !require_mount;
+        return listed && !require_mount;
     case mount_outcome::not_tried:
     case mount_outcome::failed:
         return false;
@@ -134,12 +134,7 @@ root_check check_node_root(const cluster_config& cfg, const node& n, const std::
     bool found = false;
     c.client_allowed = export_allows(listed, c.path, n.ip, &found);
     c.listed = found;
-    if (!c.listed) {
-        c.detail = "not in the server's export list";
-        emit("nfs.export_missing", severity::error, {{"reason", c.detail}});
-        return c;
-    }
-    if (c.client_allowed == std::optional<bool>(false)) {
+    if (found && c.client_allowed == std::optional<bool>(false)) {
         c.detail = fmt::format("exported, but not to {}", n.ip.to_string());
         emit("nfs.export_client_missing", severity::error, {{"reason", c.detail}});
         return c;
@@ -153,19 +148,28 @@ root_check check_node_root(const cluster_config& cfg, const node& n, const std::
     }
     nfs_set_version(g.ctx, NFS_V3); // the Pi kernel's nfsroot speaks v3 (spec 2.5)
     nfs_set_timeout(g.ctx, 5000);
+    // Mount even when the list does not show the export: servers such as Ganesha list only
+    // what the asking address may mount, so the mount is the real answer.
     if (nfs_mount(g.ctx, server.c_str(), c.path.c_str()) != 0) {
         const std::string error = nfs_get_error(g.ctx);
-        c.detail = error;
         if (error.find("ACCES") != std::string::npos || error.find("PERM") != std::string::npos) {
             c.mount = mount_outcome::refused;
+            c.detail = fmt::format("this address may not mount it ({}){}", error,
+                                   found ? "" : "; not in the export list it is shown");
             emit("nfs.export_refused", require_mount ? severity::error : severity::info,
-                 {{"reason", error}});
+                 {{"reason", c.detail}, {"listed", found}});
+        } else if (!found) {
+            c.mount = mount_outcome::failed;
+            c.detail = fmt::format("not exported ({})", error);
+            emit("nfs.export_missing", severity::error, {{"reason", c.detail}});
         } else {
             c.mount = mount_outcome::failed;
+            c.detail = error;
             emit("nfs.export_unmountable", severity::error, {{"reason", error}});
         }
         return c;
     }
+    c.listed = true;
     g.mounted = true;
     c.mount = mount_outcome::ok;
     struct nfs_stat_64 st {};

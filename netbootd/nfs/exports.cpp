@@ -57,6 +57,7 @@ std::vector<export_entry> plan_exports(const cluster_config& cfg, std::span<cons
     std::set<std::uint32_t> fsids;
     std::set<std::uint16_t> ids;
     for (auto& [key, e] : by_path) {
+        e.clients.push_back({cfg.cluster.server_ip, true, false, "netbootd-check", true});
         std::sort(e.clients.begin(), e.clients.end(),
                   [](const auto& a, const auto& b) { return a.ip < b.ip; });
         // Linear probing keeps numbers unique; in path order, so the result is deterministic.

@@ -19,6 +19,9 @@ struct export_client {
     bool no_root_squash = true;
     /// The node's hostname, for the comment in the rendered file.
     std::string node;
+    /// The server's own address, read-only and root-squashed, so `netbootctl root check` can
+    /// mount every root from the server (Ganesha hides node-only exports from other addresses).
+    bool checker = false;
     bool operator==(const export_client&) const = default;
 };
 
@@ -40,7 +43,8 @@ std::uint32_t path_hash(const std::filesystem::path& p);
 /// Plans the exports for `nodes`: the boot files (read-only, every node), the base root (shared
 /// nodes; read-only unless nfs.shared_writable), each overlay/clone node's root (that node only,
 /// read-write, no_root_squash because the node runs as root on it) and each node's content
-/// directory when nfs.content_dir is set. Nodes whose paths are unsafe are skipped and named in
+/// directory when nfs.content_dir is set. Every export also goes read-only (root_squash) to the
+/// server's own address, for the checks. Nodes whose paths are unsafe are skipped and named in
 /// `errors`. Entries are sorted by path, clients by address.
 std::vector<export_entry> plan_exports(const cluster_config& cfg, std::span<const node> nodes,
                                        std::vector<std::string>* errors = nullptr);

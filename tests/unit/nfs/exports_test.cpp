@@ -52,20 +52,33 @@ TEST(nfs_exports, each_root_goes_to_its_node_only) {
     const auto plan = lab_plan();
     int roots = 0;
     for (const auto& e : plan) {
+        std::vector<export_client> nodes;
+        int checkers = 0;
+        for (const auto& c : e.clients) {
+            if (c.checker) {
+                ++checkers;
+                EXPECT_EQ(c.ip.to_string(), "10.42.0.250");
+                EXPECT_TRUE(c.read_only) << "the server only reads, for the checks";
+                EXPECT_FALSE(c.no_root_squash);
+            } else {
+                nodes.push_back(c);
+            }
+        }
+        EXPECT_EQ(checkers, 1) << e.path;
         if (e.role == "root" || e.role == "content") {
-            ASSERT_EQ(e.clients.size(), 1u) << e.path;
-            EXPECT_EQ(e.path.filename().string(), e.clients[0].node);
-            EXPECT_FALSE(e.clients[0].read_only);
-            EXPECT_TRUE(e.clients[0].no_root_squash) << "the node runs as root on its root";
+            ASSERT_EQ(nodes.size(), 1u) << e.path;
+            EXPECT_EQ(e.path.filename().string(), nodes[0].node);
+            EXPECT_FALSE(nodes[0].read_only);
+            EXPECT_TRUE(nodes[0].no_root_squash) << "the node runs as root on its root";
             ++roots;
         }
         if (e.role == "base") {
-            ASSERT_EQ(e.clients.size(), 2u) << "the two shared nodes";
-            for (const auto& c : e.clients)
+            ASSERT_EQ(nodes.size(), 2u) << "the two shared nodes";
+            for (const auto& c : nodes)
                 EXPECT_TRUE(c.read_only) << "shared base is read-only by default";
         }
         if (e.role == "boot") {
-            EXPECT_EQ(e.clients.size(), 4u) << "every node mounts the boot files";
+            EXPECT_EQ(nodes.size(), 4u) << "every node mounts the boot files";
         }
     }
     EXPECT_EQ(roots, 2 + 4) << "overlay + clone roots, four content dirs";
@@ -76,7 +89,7 @@ TEST(nfs_exports, shared_writable_makes_base_rw) {
     for (const auto& e : plan_exports(cfg, cfg.nodes))
         if (e.role == "base") {
             for (const auto& c : e.clients)
-                EXPECT_FALSE(c.read_only);
+                EXPECT_EQ(c.read_only, c.checker);
         }
 }
 

@@ -132,8 +132,11 @@ TEST(nfs_check, ok_rules) {
     root_check c;
     c.listed = true;
     c.mount = mount_outcome::refused;
-    EXPECT_TRUE(c.ok(false)) << "the server's own address is rightly refused";
+    EXPECT_TRUE(c.ok(false)) << "listed, but this address is rightly refused";
     EXPECT_FALSE(c.ok(true));
+    c.listed = false;
+    EXPECT_FALSE(c.ok(false)) << "neither listed nor mountable";
+    c.listed = true;
     c.mount = mount_outcome::ok;
     c.has_init = true;
     c.hostname_ok = false;
