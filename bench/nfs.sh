@@ -90,4 +90,4 @@ YAML
     rm -rf "$dir"
 done
 echo "(medians of ${RUNS:-5} runs, 3 for bases >= 1000 MB; warm page cache; ext4 without reflink here,"
-echo " so clone copies data with copy_file_range: on XFS/Btrfs it reflinks)"
+echo " so a clone copies the data: on XFS/Btrfs it reflinks instead)"

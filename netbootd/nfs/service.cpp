@@ -1,6 +1,7 @@
 #include "netbootd/nfs/service.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -30,17 +31,49 @@ class nfs_service final : public service {
     void reloaded(const registry_ptr& next) override { run(next); }
 
   private:
+    // Never blocks the caller (a reload on the io_context thread): a running worker picks the
+    // newest snapshot up when it finishes the current pass.
     void run(registry_ptr reg) {
+        std::lock_guard lock(mu_);
+        pending_ = std::move(reg);
+        if (busy_)
+            return;
+        busy_ = true;
         if (worker_.joinable())
-            worker_.join();
-        stopping_ = false;
-        worker_ = std::thread([this, reg = std::move(reg)] { prepare_all(*reg); });
+            worker_.join(); // finished: it cleared busy_ before returning
+        worker_ = std::thread([this] { loop(); });
+    }
+
+    void loop() {
+        for (;;) {
+            registry_ptr reg;
+            {
+                std::lock_guard lock(mu_);
+                if (!pending_ || stopping_) {
+                    busy_ = false;
+                    return;
+                }
+                reg = std::move(pending_);
+                pending_.reset();
+            }
+            prepare_all(*reg);
+        }
     }
 
     void prepare_all(const registry& reg) {
         const auto& cfg = reg.config();
         event_sink sink = [this](event e) { ctx_.events.publish(std::move(e)); };
         root_manager roots(cfg, sink);
+        std::error_code ec;
+        if (!std::filesystem::is_directory(cfg.nfs.base_root, ec)) {
+            // One event, not one per node: nothing can be made before `netbootctl root import`.
+            event e;
+            e.source = "nfs";
+            e.kind = "nfs.base_missing";
+            e.level = severity::warning;
+            e.fields = {{"base", cfg.nfs.base_root.string()}, {"nodes", reg.nodes().size()}};
+            ctx_.events.publish(std::move(e));
+        }
         for (const auto& n : reg.nodes()) {
             if (stopping_)
                 return;
@@ -50,8 +83,7 @@ class nfs_service final : public service {
                 st.pending == prepare_action::mount_overlay ||
                 st.pending == prepare_action::create_clone)
                 (void)roots.prepare(n);
-            else if (st.pending == prepare_action::missing_base ||
-                     st.pending == prepare_action::conflict)
+            else if (st.pending == prepare_action::conflict)
                 (void)roots.prepare(n); // reports nfs.root_failed with the reason
             else
                 (void)roots.prepare_content(n);
@@ -64,6 +96,9 @@ class nfs_service final : public service {
     }
 
     service_context& ctx_;
+    std::mutex mu_;
+    registry_ptr pending_;
+    bool busy_ = false;
     std::thread worker_;
     std::atomic<bool> stopping_{false};
 };

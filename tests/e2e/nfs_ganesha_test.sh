@@ -8,6 +8,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/lab.sh"
 build=${NETBOOTD_BUILD_DIR:-$here/../../build}
+NETBOOTD_SOURCE_DIR=${NETBOOTD_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 ctl="$build/netbootctl"
 for tool in ganesha.nfsd rpcbind nfs-ls nfs-cat nfs-cp unshare; do
     command -v "$tool" >/dev/null || lab_die "missing $tool: run .ci/install-deps"

@@ -6,6 +6,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${NETBOOTD_BUILD_DIR:-$here/../../build}
+NETBOOTD_SOURCE_DIR=${NETBOOTD_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 ctl="$build/netbootctl"
 passed=0
 failed=0
