@@ -343,7 +343,8 @@ void read_tftp(reader& r, const YAML::Node& n, tftp_section& t) {
 
 void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
     if (!r.check_map(n, "nfs",
-                     {"backend", "base_root", "roots_dir", "content_dir", "templates_dir"}))
+                     {"backend", "base_root", "roots_dir", "content_dir", "templates_dir",
+                      "exports_file", "ganesha_pid_file", "shared_writable"}))
         return;
     set_if(n, "backend", s.backend, [&](auto& v) {
         return r.choice<nfs_backend>(v, "nfs.backend",
@@ -356,6 +357,12 @@ void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
     set_if(n, "content_dir", s.content_dir, [&](auto& v) { return r.path(v, "nfs.content_dir"); });
     set_if(n, "templates_dir", s.templates_dir,
            [&](auto& v) { return r.path(v, "nfs.templates_dir"); });
+    set_if(n, "exports_file", s.exports_file,
+           [&](auto& v) { return r.path(v, "nfs.exports_file"); });
+    set_if(n, "ganesha_pid_file", s.ganesha_pid_file,
+           [&](auto& v) { return r.path(v, "nfs.ganesha_pid_file"); });
+    set_if(n, "shared_writable", s.shared_writable,
+           [&](auto& v) { return r.boolean(v, "nfs.shared_writable"); });
 }
 
 void read_api(reader& r, const YAML::Node& n, api_section& a) {

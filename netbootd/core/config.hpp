@@ -105,6 +105,13 @@ struct nfs_section {
     std::filesystem::path content_dir;
     /// Per-node root templates (hostname, hosts, fstab ...); empty = none.
     std::filesystem::path templates_dir;
+    /// The file the export backend writes; empty = the backend's default
+    /// (/etc/exports.d/netbootd.exports, /etc/ganesha/netbootd-exports.conf).
+    std::filesystem::path exports_file;
+    /// Where ganesha.nfsd writes its PID (the ganesha backend signals it to reload).
+    std::filesystem::path ganesha_pid_file = "/run/ganesha/ganesha.pid";
+    /// Export the base read-write to shared nodes (default read-only, with tmpfs in fstab).
+    bool shared_writable = false;
 };
 
 struct api_section {

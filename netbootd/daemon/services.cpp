@@ -1,6 +1,7 @@
 #include "netbootd/daemon/services.hpp"
 
 #include "netbootd/dhcp/server.hpp"
+#include "netbootd/nfs/service.hpp"
 #include "netbootd/power/power_service.hpp"
 #include "netbootd/tftp/server.hpp"
 
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
         out.push_back(dhcp::make_service(ctx));
     if (cfg.tftp.enabled)
         out.push_back(tftp::make_service(ctx));
+    out.push_back(nfs::make_service(ctx));
     // Last, so a start-up power sequence (power.sequence.on_start) begins with DHCP/TFTP serving.
     out.push_back(power::make_service(ctx));
     return out;
