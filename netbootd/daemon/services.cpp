@@ -1,5 +1,7 @@
 #include "netbootd/daemon/services.hpp"
 
+#include "netbootd/api/service.hpp"
+
 namespace netbootd::daemon {
 
 std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
@@ -8,6 +10,8 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     const auto& cfg = reg->config();
     (void)cfg;
     // One line per service module, in start order (each checks its own `enabled` flag):
+    // The API first: its stage tracker and event log must see every later event.
+    out.push_back(api::make_service(ctx));
     return out;
 }
 
