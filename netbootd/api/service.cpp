@@ -46,11 +46,20 @@ void api_service::start() {
     server_->listen_tcp(cfg.listen);
     if (cfg.unix_socket)
         server_->listen_unix(*cfg.unix_socket);
+    if (cfg.capture) {
+        const auto& cl = reg->config().cluster;
+        sniffer_ =
+            std::make_unique<diag::sniffer>(ctx_.events, ctx_.registry, cl.interface, cl.server_ip);
+        sniffer_->start();
+        spdlog::info("api: passive capture on {}", cl.interface);
+    }
     spdlog::info("api: listening on {}{}", cfg.listen,
                  cfg.unix_socket ? " and " + cfg.unix_socket->string() : std::string());
 }
 
 void api_service::stop() {
+    if (sniffer_)
+        sniffer_->stop();
     if (server_)
         server_->stop();
 }

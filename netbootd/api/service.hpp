@@ -7,6 +7,7 @@
 #include "netbootd/api/router.hpp"
 #include "netbootd/api/server.hpp"
 #include "netbootd/core/service.hpp"
+#include "netbootd/diag/sniffer.hpp"
 
 namespace netbootd::api {
 
@@ -16,7 +17,8 @@ class api_service : public service {
     ~api_service() override;
 
     std::string_view name() const override { return "api"; }
-    /// Reads api.token_file, binds api.listen and api.unix_socket.
+    /// Reads api.token_file, binds api.listen and api.unix_socket, starts the capture when
+    /// api.capture is set.
     void start() override;
     void stop() override;
 
@@ -36,6 +38,7 @@ class api_service : public service {
     std::shared_ptr<power_hook> power_;
     std::unique_ptr<router> router_;
     std::unique_ptr<server> server_;
+    std::unique_ptr<diag::sniffer> sniffer_;
 };
 
 /// The daemon's factory (one line in netbootd/daemon/services.cpp).
