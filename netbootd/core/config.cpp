@@ -43,7 +43,9 @@ std::string cluster_config::summary() const {
     return fmt::format("{}: {} node{}, {} power driver{}, dhcp {}, tftp {}, nfs {}", cluster.name,
                        nodes.size(), nodes.size() == 1 ? "" : "s", power.drivers.size(),
                        power.drivers.size() == 1 ? "" : "s",
-                       !dhcp.enabled ? "off" : dhcp.mode == dhcp_mode::full ? "full" : "proxy",
+                       !dhcp.enabled                  ? "off"
+                       : dhcp.mode == dhcp_mode::full ? "full"
+                                                      : "proxy",
                        tftp.enabled ? "on" : "off",
                        nfs.backend == nfs_backend::kernel    ? "kernel"
                        : nfs.backend == nfs_backend::ganesha ? "ganesha"
@@ -55,8 +57,9 @@ namespace {
 // Collects diagnostics while walking the YAML tree. Every accessor checks the node's type and
 // records a located error instead of throwing, so one pass reports every problem.
 class reader {
-public:
-    reader(std::string file, std::filesystem::path base) : file_(std::move(file)), base_(std::move(base)) {}
+  public:
+    reader(std::string file, std::filesystem::path base)
+        : file_(std::move(file)), base_(std::move(base)) {}
 
     std::vector<diagnostic> diags;
 
@@ -101,7 +104,8 @@ public:
         return n.Scalar();
     }
 
-    template <typename T> std::optional<T> number(const YAML::Node& n, std::string_view what, T lo, T hi) {
+    template <typename T>
+    std::optional<T> number(const YAML::Node& n, std::string_view what, T lo, T hi) {
         auto s = scalar(n, what);
         if (!s)
             return std::nullopt;
@@ -168,7 +172,8 @@ public:
         return p.is_absolute() ? p : (base_ / p).lexically_normal();
     }
 
-    template <typename Duration> std::optional<Duration> duration(const YAML::Node& n, std::string_view what) {
+    template <typename Duration>
+    std::optional<Duration> duration(const YAML::Node& n, std::string_view what) {
         auto s = scalar(n, what);
         if (!s)
             return std::nullopt;
@@ -198,14 +203,17 @@ public:
 
     const std::string& file() const { return file_; }
 
-private:
+  private:
     std::string file_;
     std::filesystem::path base_;
 };
 
-int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
+int line_of(const YAML::Node& n) {
+    return n.Mark().line + 1;
+}
 
-template <typename T, typename F> void set_if(const YAML::Node& map, const char* key, T& target, F&& get) {
+template <typename T, typename F>
+void set_if(const YAML::Node& map, const char* key, T& target, F&& get) {
     if (auto v = map[key]; v) {
         if (auto parsed = get(v))
             target = *parsed;
@@ -251,7 +259,8 @@ void read_dhcp(reader& r, const YAML::Node& n, dhcp_section& d) {
         return;
     set_if(n, "enabled", d.enabled, [&](auto& v) { return r.boolean(v, "dhcp.enabled"); });
     set_if(n, "mode", d.mode, [&](auto& v) {
-        return r.choice<dhcp_mode>(v, "dhcp.mode", {{"full", dhcp_mode::full}, {"proxy", dhcp_mode::proxy}});
+        return r.choice<dhcp_mode>(v, "dhcp.mode",
+                                   {{"full", dhcp_mode::full}, {"proxy", dhcp_mode::proxy}});
     });
     if (auto v = n["pool"]) {
         if (auto s = r.scalar(v, "dhcp.pool")) {
@@ -304,7 +313,8 @@ void read_dhcp(reader& r, const YAML::Node& n, dhcp_section& d) {
     set_if(n, "option66", d.option66, [&](auto& v) { return r.boolean(v, "dhcp.option66"); });
     set_if(n, "proxy_delay", d.proxy_delay_g3,
            [&](auto& v) { return r.duration<milliseconds>(v, "dhcp.proxy_delay"); });
-    set_if(n, "port", d.port, [&](auto& v) { return r.number<std::uint16_t>(v, "dhcp.port", 1, 65535); });
+    set_if(n, "port", d.port,
+           [&](auto& v) { return r.number<std::uint16_t>(v, "dhcp.port", 1, 65535); });
     if (d.unknown_clients == unknown_client_policy::pool && !d.pool)
         r.error(n, "'dhcp.unknown_clients: pool' needs a 'dhcp.pool' to lease from");
 }
@@ -317,19 +327,23 @@ void read_tftp(reader& r, const YAML::Node& n, tftp_section& t) {
     set_if(n, "enabled", t.enabled, [&](auto& v) { return r.boolean(v, "tftp.enabled"); });
     set_if(n, "root", t.root, [&](auto& v) { return r.path(v, "tftp.root"); });
     set_if(n, "nodes_dir", t.nodes_dir, [&](auto& v) { return r.path(v, "tftp.nodes_dir"); });
-    set_if(n, "templates_dir", t.templates_dir, [&](auto& v) { return r.path(v, "tftp.templates_dir"); });
-    set_if(n, "max_blksize", t.max_blksize, [&](auto& v) { return r.number<int>(v, "tftp.max_blksize", 8, 65464); });
+    set_if(n, "templates_dir", t.templates_dir,
+           [&](auto& v) { return r.path(v, "tftp.templates_dir"); });
+    set_if(n, "max_blksize", t.max_blksize,
+           [&](auto& v) { return r.number<int>(v, "tftp.max_blksize", 8, 65464); });
     set_if(n, "max_windowsize", t.max_windowsize,
            [&](auto& v) { return r.number<int>(v, "tftp.max_windowsize", 1, 64); });
     set_if(n, "max_transfers", t.max_transfers,
            [&](auto& v) { return r.number<int>(v, "tftp.max_transfers", 1, 100000); });
     set_if(n, "max_transfers_per_client", t.max_transfers_per_client,
            [&](auto& v) { return r.number<int>(v, "tftp.max_transfers_per_client", 1, 1000); });
-    set_if(n, "port", t.port, [&](auto& v) { return r.number<std::uint16_t>(v, "tftp.port", 1, 65535); });
+    set_if(n, "port", t.port,
+           [&](auto& v) { return r.number<std::uint16_t>(v, "tftp.port", 1, 65535); });
 }
 
 void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
-    if (!r.check_map(n, "nfs", {"backend", "base_root", "roots_dir", "content_dir", "templates_dir"}))
+    if (!r.check_map(n, "nfs",
+                     {"backend", "base_root", "roots_dir", "content_dir", "templates_dir"}))
         return;
     set_if(n, "backend", s.backend, [&](auto& v) {
         return r.choice<nfs_backend>(v, "nfs.backend",
@@ -340,7 +354,8 @@ void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
     set_if(n, "base_root", s.base_root, [&](auto& v) { return r.path(v, "nfs.base_root"); });
     set_if(n, "roots_dir", s.roots_dir, [&](auto& v) { return r.path(v, "nfs.roots_dir"); });
     set_if(n, "content_dir", s.content_dir, [&](auto& v) { return r.path(v, "nfs.content_dir"); });
-    set_if(n, "templates_dir", s.templates_dir, [&](auto& v) { return r.path(v, "nfs.templates_dir"); });
+    set_if(n, "templates_dir", s.templates_dir,
+           [&](auto& v) { return r.path(v, "nfs.templates_dir"); });
 }
 
 void read_api(reader& r, const YAML::Node& n, api_section& a) {
@@ -350,7 +365,8 @@ void read_api(reader& r, const YAML::Node& n, api_section& a) {
     if (auto v = n["listen"]) {
         if (auto s = r.scalar(v, "api.listen")) {
             auto colon = s->rfind(':');
-            bool ok = colon != std::string::npos && ipv4_address::parse(s->substr(0, colon)).has_value();
+            bool ok =
+                colon != std::string::npos && ipv4_address::parse(s->substr(0, colon)).has_value();
             if (ok) {
                 try {
                     int port = std::stoi(s->substr(colon + 1));
@@ -362,7 +378,9 @@ void read_api(reader& r, const YAML::Node& n, api_section& a) {
             if (ok)
                 a.listen = *s;
             else
-                r.error(v, fmt::format("'api.listen' must be ADDRESS:PORT like 127.0.0.1:8067, not '{}'", *s));
+                r.error(v,
+                        fmt::format(
+                            "'api.listen' must be ADDRESS:PORT like 127.0.0.1:8067, not '{}'", *s));
         }
     }
     if (auto v = n["token_file"])
@@ -371,7 +389,8 @@ void read_api(reader& r, const YAML::Node& n, api_section& a) {
         a.unix_socket = r.path(v, "api.unix_socket");
 }
 
-std::optional<power_binding> read_power_binding(reader& r, const YAML::Node& n, std::string_view where) {
+std::optional<power_binding> read_power_binding(reader& r, const YAML::Node& n,
+                                                std::string_view where) {
     if (!r.check_map(n, where, {"driver", "channel"}))
         return std::nullopt;
     power_binding b;
@@ -401,17 +420,21 @@ void read_power(reader& r, const YAML::Node& n, power_section& p) {
                 d.name = kv.first.as<std::string>();
                 d.line = line_of(kv.first);
                 if (!kv.second.IsMap()) {
-                    r.error(kv.second, fmt::format("power driver '{}' must be a mapping with a 'type'", d.name));
+                    r.error(
+                        kv.second,
+                        fmt::format("power driver '{}' must be a mapping with a 'type'", d.name));
                     continue;
                 }
                 if (auto t = kv.second["type"]) {
                     if (auto s = r.scalar(t, "type"))
                         d.type = *s;
-                    static const std::set<std::string> known{"command", "http", "gpio", "snmp", "ipmi", "sim"};
+                    static const std::set<std::string> known{"command", "http", "gpio",
+                                                             "snmp",    "ipmi", "sim"};
                     if (!known.count(d.type))
-                        r.error(t, fmt::format("power driver '{}' has unknown type '{}' (known: command, "
-                                               "http, gpio, snmp, ipmi, sim)",
-                                               d.name, d.type));
+                        r.error(t, fmt::format(
+                                       "power driver '{}' has unknown type '{}' (known: command, "
+                                       "http, gpio, snmp, ipmi, sim)",
+                                       d.name, d.type));
                 } else {
                     r.error(kv.second, fmt::format("power driver '{}' needs a 'type'", d.name));
                 }
@@ -424,12 +447,15 @@ void read_power(reader& r, const YAML::Node& n, power_section& p) {
         if (r.check_map(s, "power.sequence", {"stagger", "max_parallel", "wait_for", "on_start"})) {
             set_if(s, "stagger", p.sequence.stagger,
                    [&](auto& v) { return r.duration<milliseconds>(v, "power.sequence.stagger"); });
-            set_if(s, "max_parallel", p.sequence.max_parallel,
-                   [&](auto& v) { return r.number<int>(v, "power.sequence.max_parallel", 1, 1000); });
+            set_if(s, "max_parallel", p.sequence.max_parallel, [&](auto& v) {
+                return r.number<int>(v, "power.sequence.max_parallel", 1, 1000);
+            });
             set_if(s, "wait_for", p.sequence.wait_for, [&](auto& v) -> std::optional<std::string> {
                 auto w = r.scalar(v, "power.sequence.wait_for");
                 if (w && *w != "" && *w != "dhcp" && *w != "tftp" && *w != "up") {
-                    r.error(v, fmt::format("'power.sequence.wait_for' must be dhcp, tftp or up, not '{}'", *w));
+                    r.error(
+                        v, fmt::format(
+                               "'power.sequence.wait_for' must be dhcp, tftp or up, not '{}'", *w));
                     return std::nullopt;
                 }
                 return w;
@@ -468,7 +494,8 @@ void read_defaults(reader& r, const YAML::Node& n, node_defaults& d, raw_templat
             return std::nullopt;
         auto m = parse_root_mode(*s);
         if (!m)
-            r.error(v, fmt::format("'defaults.root' must be shared, overlay or clone, not '{}'", *s));
+            r.error(v,
+                    fmt::format("'defaults.root' must be shared, overlay or clone, not '{}'", *s));
         return m;
     });
     set_if(n, "model", d.model, [&](auto& v) -> std::optional<node_model> {
@@ -477,7 +504,10 @@ void read_defaults(reader& r, const YAML::Node& n, node_defaults& d, raw_templat
             return std::nullopt;
         auto m = parse_node_model(*s);
         if (!m)
-            r.error(v, fmt::format("'defaults.model' must be detect, pi3b, pi3b+, pi4, pi5 or other, not '{}'", *s));
+            r.error(v,
+                    fmt::format(
+                        "'defaults.model' must be detect, pi3b, pi3b+, pi4, pi5 or other, not '{}'",
+                        *s));
         return m;
     });
     if (auto v = n["power"])
@@ -501,16 +531,36 @@ template_vars node_vars(int position, const std::string& hostname) {
     return v;
 }
 
-void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg) {
+// Where each key of a node was written, so cross-node errors point at the value at fault.
+struct node_marks {
+    std::map<std::string, std::pair<int, int>, std::less<>> at;
+    std::pair<int, int> item{0, 0};
+    std::pair<int, int> of(std::string_view key) const {
+        auto it = at.find(key);
+        return it == at.end() ? item : it->second;
+    }
+};
+
+std::pair<int, int> mark_of(const YAML::Node& n) {
+    return {n.Mark().line + 1, n.Mark().column + 1};
+}
+
+void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg,
+                std::vector<node_marks>& marks) {
     if (!n.IsSequence()) {
         r.error(n, "'nodes' must be a list of nodes, each with at least 'position' and 'mac'");
         return;
     }
     for (const auto& item : n) {
-        if (!r.check_map(item, "nodes[]", {"position", "mac", "serial", "hostname", "ip", "root", "model", "power"}))
+        if (!r.check_map(item, "nodes[]",
+                         {"position", "mac", "serial", "hostname", "ip", "root", "model", "power"}))
             continue;
         node nd;
         nd.line = line_of(item);
+        node_marks nm;
+        nm.item = mark_of(item);
+        for (const auto& kv : item)
+            nm.at.emplace(kv.first.as<std::string>(), mark_of(kv.second));
         bool ok = true;
         if (auto v = item["position"]) {
             if (auto p = r.number<int>(v, "position", 1, 1'000'000))
@@ -526,7 +576,10 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 if (auto m = mac_address::parse(*s))
                     nd.mac = *m;
                 else {
-                    r.error(v, fmt::format("malformed MAC '{}' (expected six hex pairs like b8:27:eb:fc:6a:59)", *s));
+                    r.error(
+                        v, fmt::format(
+                               "malformed MAC '{}' (expected six hex pairs like b8:27:eb:fc:6a:59)",
+                               *s));
                     ok = false;
                 }
             }
@@ -539,7 +592,9 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 if (auto sn = parse_serial(*s))
                     nd.serial = *sn;
                 else {
-                    r.error(v, fmt::format("malformed serial '{}' (expected 8 hex digits like 27e247cc)", *s));
+                    r.error(v,
+                            fmt::format(
+                                "malformed serial '{}' (expected 8 hex digits like 27e247cc)", *s));
                     ok = false;
                 }
             }
@@ -558,8 +613,10 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
             }
         }
         if (ok && !valid_hostname(nd.hostname)) {
-            r.error(item["hostname"] ? item["hostname"] : item,
-                    fmt::format("hostname '{}' is not valid (letters, digits and '-', 1-63 characters)", nd.hostname));
+            r.error(
+                item["hostname"] ? item["hostname"] : item,
+                fmt::format("hostname '{}' is not valid (letters, digits and '-', 1-63 characters)",
+                            nd.hostname));
             ok = false;
         }
         if (auto v = item["ip"]) {
@@ -571,8 +628,10 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
             auto text = render_template(d.ip, node_vars(nd.position, nd.hostname));
             auto a = text ? ipv4_address::parse(*text) : std::nullopt;
             if (!a) {
-                r.error(item, fmt::format("defaults.ip '{}' gives no address for position {}{}", d.ip, nd.position,
-                                          text ? fmt::format(" (got '{}')", *text) : ": " + text.error().message));
+                r.error(item, fmt::format("defaults.ip '{}' gives no address for position {}{}",
+                                          d.ip, nd.position,
+                                          text ? fmt::format(" (got '{}')", *text)
+                                               : ": " + text.error().message));
                 ok = false;
             } else {
                 nd.ip = *a;
@@ -587,7 +646,8 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 if (auto m = parse_root_mode(*s))
                     nd.root = *m;
                 else {
-                    r.error(v, fmt::format("'root' must be shared, overlay or clone, not '{}'", *s));
+                    r.error(v,
+                            fmt::format("'root' must be shared, overlay or clone, not '{}'", *s));
                     ok = false;
                 }
             }
@@ -598,7 +658,10 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 if (auto m = parse_node_model(*s))
                     nd.model = *m;
                 else {
-                    r.error(v, fmt::format("'model' must be detect, pi3b, pi3b+, pi4, pi5 or other, not '{}'", *s));
+                    r.error(v,
+                            fmt::format(
+                                "'model' must be detect, pi3b, pi3b+, pi4, pi5 or other, not '{}'",
+                                *s));
                     ok = false;
                 }
             }
@@ -613,69 +676,87 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
             if (ch)
                 nd.power->channel = *ch;
             else {
-                r.error(item, fmt::format("power channel '{}': {}", nd.power->channel, ch.error().message));
+                r.error(item, fmt::format("power channel '{}': {}", nd.power->channel,
+                                          ch.error().message));
                 ok = false;
             }
         }
-        if (ok)
+        if (ok) {
             cfg.nodes.push_back(std::move(nd));
+            marks.push_back(std::move(nm));
+        }
     }
 }
 
 // Cross-node checks: uniqueness, addresses against the subnet, the server and the pool.
-void check_nodes(reader& r, cluster_config& cfg) {
+void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& marks) {
     std::unordered_map<int, int> positions;
     std::unordered_map<mac_address, int> macs;
     std::unordered_map<ipv4_address, int> ips;
     std::unordered_map<std::string, int> hostnames;
     std::unordered_map<std::uint32_t, int> serials;
-    auto dup = [&](auto& seen, const auto& key, const node& n, std::string_view what, const std::string& shown) {
+    const node_marks* m = nullptr;
+    auto err = [&](std::string_view key, std::string message) {
+        auto [line, col] = m->of(key);
+        r.error_at(line, col, std::move(message));
+    };
+    auto dup = [&](auto& seen, const auto& key, const node& n, std::string_view yaml_key,
+                   std::string_view what, const std::string& shown) {
         auto [it, inserted] = seen.emplace(key, n.line);
-        if (!inserted) {
-            r.error_at(n.line, 1, fmt::format("duplicate {} {} (first used at line {})", what, shown, it->second));
-            return true;
-        }
-        return false;
+        if (!inserted)
+            err(yaml_key,
+                fmt::format("duplicate {} {} (first used at line {})", what, shown, it->second));
     };
     bool have_subnet = cfg.cluster.subnet.prefix_len > 0;
-    for (const auto& n : cfg.nodes) {
-        dup(positions, n.position, n, "position", std::to_string(n.position));
-        dup(macs, n.mac, n, "MAC", n.mac.to_string());
-        dup(ips, n.ip, n, "IP", n.ip.to_string());
-        dup(hostnames, n.hostname, n, "hostname", n.hostname);
+    for (std::size_t i = 0; i < cfg.nodes.size(); ++i) {
+        const auto& n = cfg.nodes[i];
+        m = &marks[i];
+        dup(positions, n.position, n, "position", "position", std::to_string(n.position));
+        dup(macs, n.mac, n, "mac", "MAC", n.mac.to_string());
+        dup(ips, n.ip, n, "ip", "IP", n.ip.to_string());
+        dup(hostnames, n.hostname, n, "hostname", "hostname", n.hostname);
         if (n.serial)
-            dup(serials, *n.serial, n, "serial", format_serial(*n.serial));
+            dup(serials, *n.serial, n, "serial", "serial", format_serial(*n.serial));
         if (have_subnet && !cfg.cluster.subnet.contains(n.ip))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is outside the subnet {}", n.ip.to_string(), n.hostname,
-                                              cfg.cluster.subnet.to_string()));
+            err("ip", fmt::format("IP {} of {} is outside the subnet {}", n.ip.to_string(),
+                                  n.hostname, cfg.cluster.subnet.to_string()));
         if (n.ip == cfg.cluster.server_ip)
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is the server's own address", n.ip.to_string(), n.hostname));
-        if (have_subnet && (n.ip == cfg.cluster.subnet.network || n.ip == cfg.cluster.subnet.broadcast()))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} is the subnet's network or broadcast address",
-                                              n.ip.to_string(), n.hostname));
+            err("ip", fmt::format("IP {} of {} is the server's own address", n.ip.to_string(),
+                                  n.hostname));
+        if (have_subnet &&
+            (n.ip == cfg.cluster.subnet.network || n.ip == cfg.cluster.subnet.broadcast()))
+            err("ip", fmt::format("IP {} of {} is the subnet's network or broadcast address",
+                                  n.ip.to_string(), n.hostname));
         if (cfg.dhcp.pool && cfg.dhcp.pool->contains(n.ip))
-            r.error_at(n.line, 1, fmt::format("IP {} of {} lies inside the dynamic pool {}-{}", n.ip.to_string(),
-                                              n.hostname, cfg.dhcp.pool->first.to_string(),
-                                              cfg.dhcp.pool->last.to_string()));
+            err("ip", fmt::format("IP {} of {} lies inside the dynamic pool {}-{}",
+                                  n.ip.to_string(), n.hostname, cfg.dhcp.pool->first.to_string(),
+                                  cfg.dhcp.pool->last.to_string()));
         if (n.power && !cfg.power.drivers.count(n.power->driver))
-            r.error_at(n.line, 1, fmt::format("{} uses power driver '{}', which 'power.drivers' does not define",
-                                              n.hostname, n.power->driver));
+            err("power",
+                fmt::format("{} uses power driver '{}', which 'power.drivers' does not define",
+                            n.hostname, n.power->driver));
     }
     if (cfg.dhcp.pool && have_subnet) {
-        if (!cfg.cluster.subnet.contains(cfg.dhcp.pool->first) || !cfg.cluster.subnet.contains(cfg.dhcp.pool->last))
-            r.error_at(0, 0, fmt::format("dhcp.pool {}-{} is not inside the subnet {}", cfg.dhcp.pool->first.to_string(),
-                                         cfg.dhcp.pool->last.to_string(), cfg.cluster.subnet.to_string()));
+        if (!cfg.cluster.subnet.contains(cfg.dhcp.pool->first) ||
+            !cfg.cluster.subnet.contains(cfg.dhcp.pool->last))
+            r.error_at(0, 0,
+                       fmt::format("dhcp.pool {}-{} is not inside the subnet {}",
+                                   cfg.dhcp.pool->first.to_string(),
+                                   cfg.dhcp.pool->last.to_string(),
+                                   cfg.cluster.subnet.to_string()));
         if (cfg.dhcp.pool->contains(cfg.cluster.server_ip))
             r.error_at(0, 0, "dhcp.pool contains the server's own address");
     }
     if (have_subnet && !cfg.cluster.subnet.contains(cfg.cluster.server_ip))
-        r.error_at(0, 0, fmt::format("cluster.server_ip {} is outside cluster.subnet {}",
-                                     cfg.cluster.server_ip.to_string(), cfg.cluster.subnet.to_string()));
+        r.error_at(0, 0,
+                   fmt::format("cluster.server_ip {} is outside cluster.subnet {}",
+                               cfg.cluster.server_ip.to_string(), cfg.cluster.subnet.to_string()));
 }
 
 } // namespace
 
-cluster_config parse_config(const std::string& text, const std::string& name, const std::filesystem::path& base_dir) {
+cluster_config parse_config(const std::string& text, const std::string& name,
+                            const std::filesystem::path& base_dir) {
     reader r(name, base_dir);
     YAML::Node root;
     try {
@@ -686,10 +767,12 @@ cluster_config parse_config(const std::string& text, const std::string& name, co
     cluster_config cfg;
     cfg.source = name;
     if (!root.IsMap()) {
-        throw config_error({diagnostic{name, 1, 1, "the cluster file must be a mapping with 'cluster' and 'nodes'"}});
+        throw config_error({diagnostic{
+            name, 1, 1, "the cluster file must be a mapping with 'cluster' and 'nodes'"}});
     }
     try {
-        r.check_map(root, "top level", {"cluster", "dhcp", "tftp", "nfs", "api", "power", "defaults", "nodes"});
+        r.check_map(root, "top level",
+                    {"cluster", "dhcp", "tftp", "nfs", "api", "power", "defaults", "nodes"});
         if (auto n = root["cluster"])
             read_cluster(r, n, cfg.cluster);
         else
@@ -707,9 +790,10 @@ cluster_config parse_config(const std::string& text, const std::string& name, co
         raw_templates t;
         if (auto n = root["defaults"])
             read_defaults(r, n, cfg.defaults, t);
+        std::vector<node_marks> marks;
         if (auto n = root["nodes"]; n && !n.IsNull())
-            read_nodes(r, n, cfg.defaults, cfg);
-        check_nodes(r, cfg);
+            read_nodes(r, n, cfg.defaults, cfg, marks);
+        check_nodes(r, cfg, marks);
     } catch (const YAML::Exception& e) {
         // yaml-cpp throws on conversions of odd nodes (e.g. a non-scalar key); keep its position.
         r.error_at(e.mark.line + 1, e.mark.column + 1, e.msg);

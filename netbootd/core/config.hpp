@@ -30,11 +30,11 @@ struct diagnostic {
 
 /// Thrown when a config file cannot be used; carries every diagnostic, not just the first.
 class config_error : public std::runtime_error {
-public:
+  public:
     explicit config_error(std::vector<diagnostic> diags);
     const std::vector<diagnostic>& diagnostics() const { return diags_; }
 
-private:
+  private:
     std::vector<diagnostic> diags_;
 };
 

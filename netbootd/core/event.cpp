@@ -22,7 +22,8 @@ std::string_view to_string(severity s) {
 nlohmann::json to_json(const event& e) {
     nlohmann::json j;
     j["seq"] = e.seq;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count();
     j["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
                             fmt::gmtime(std::chrono::system_clock::to_time_t(e.time)), ms % 1000);
     j["time_ms"] = ms;

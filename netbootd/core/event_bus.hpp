@@ -26,7 +26,7 @@ struct event_filter {
 };
 
 class event_bus {
-public:
+  public:
     using callback = std::function<void(const event&)>;
 
     explicit event_bus(std::size_t capacity = 65536);
@@ -37,14 +37,14 @@ public:
 
     /// Unsubscribes when destroyed.
     class subscription {
-    public:
+      public:
         subscription() = default;
         subscription(event_bus* bus, std::uint64_t id) : bus_(bus), id_(id) {}
         subscription(subscription&& o) noexcept : bus_(o.bus_), id_(o.id_) { o.bus_ = nullptr; }
         subscription& operator=(subscription&& o) noexcept;
         ~subscription();
 
-    private:
+      private:
         event_bus* bus_ = nullptr;
         std::uint64_t id_ = 0;
     };
@@ -56,7 +56,7 @@ public:
     std::map<std::string, std::uint64_t> counts() const;
     std::uint64_t last_seq() const;
 
-private:
+  private:
     void unsubscribe(std::uint64_t id);
 
     mutable std::mutex mu_;

@@ -132,6 +132,8 @@ std::optional<std::uint32_t> parse_serial(std::string_view text) {
     return v;
 }
 
-std::string format_serial(std::uint32_t serial) { return fmt::format("{:08x}", serial); }
+std::string format_serial(std::uint32_t serial) {
+    return fmt::format("{:08x}", serial);
+}
 
 } // namespace netbootd

@@ -8,7 +8,8 @@ namespace netbootd {
 namespace {
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool parse_uint(std::string_view s, unsigned long& out) {
@@ -38,9 +39,9 @@ tl::expected<std::vector<std::string>, std::string> expand_group(std::string_vie
             unsigned long lo = 0, hi = 0;
             if (parse_uint(lo_text, lo) && parse_uint(hi_text, hi)) {
                 if (hi < lo)
-                    return tl::unexpected(fmt::format(
-                        "range '{}' runs backwards (write {}-{})", std::string(item),
-                        std::string(hi_text), std::string(lo_text)));
+                    return tl::unexpected(fmt::format("range '{}' runs backwards (write {}-{})",
+                                                      std::string(item), std::string(hi_text),
+                                                      std::string(lo_text)));
                 if (hi - lo + 1 > max_range_expansion)
                     return tl::unexpected(fmt::format("range '{}' is too large (more than {})",
                                                       std::string(item), max_range_expansion));
@@ -48,7 +49,8 @@ tl::expected<std::vector<std::string>, std::string> expand_group(std::string_vie
                 const std::size_t width = padded ? lo_text.size() : 0;
                 for (unsigned long v = lo; v <= hi; ++v)
                     out.push_back(fmt::format("{:0{}}", v, width));
-            } else if (lo_text.size() == 1 && hi_text.size() == 1 && std::isalpha(static_cast<unsigned char>(lo_text[0])) &&
+            } else if (lo_text.size() == 1 && hi_text.size() == 1 &&
+                       std::isalpha(static_cast<unsigned char>(lo_text[0])) &&
                        std::isalpha(static_cast<unsigned char>(hi_text[0])) &&
                        (std::islower(static_cast<unsigned char>(lo_text[0])) != 0) ==
                            (std::islower(static_cast<unsigned char>(hi_text[0])) != 0)) {
@@ -58,8 +60,9 @@ tl::expected<std::vector<std::string>, std::string> expand_group(std::string_vie
                 for (char c = lo_text[0]; c <= hi_text[0]; ++c)
                     out.emplace_back(1, c);
             } else {
-                return tl::unexpected(fmt::format(
-                    "bad range '{}': expected numbers (01-60) or letters (a-c)", std::string(item)));
+                return tl::unexpected(
+                    fmt::format("bad range '{}': expected numbers (01-60) or letters (a-c)",
+                                std::string(item)));
             }
         }
         if (comma == std::string_view::npos)
@@ -77,8 +80,8 @@ tl::expected<std::vector<std::string>, std::string> expand_pattern(std::string_v
     while (i < expr.size()) {
         const char c = expr[i];
         if (c == ']')
-            return tl::unexpected(fmt::format("unmatched ']' at column {} in '{}'", i + 1,
-                                              std::string(expr)));
+            return tl::unexpected(
+                fmt::format("unmatched ']' at column {} in '{}'", i + 1, std::string(expr)));
         if (c != '[') {
             auto next = expr.find_first_of("[]", i);
             auto lit = expr.substr(i, next == std::string_view::npos ? expr.npos : next - i);
@@ -89,8 +92,8 @@ tl::expected<std::vector<std::string>, std::string> expand_pattern(std::string_v
         }
         auto close = expr.find(']', i);
         if (close == std::string_view::npos)
-            return tl::unexpected(fmt::format("unterminated '[' at column {} in '{}'", i + 1,
-                                              std::string(expr)));
+            return tl::unexpected(
+                fmt::format("unterminated '[' at column {} in '{}'", i + 1, std::string(expr)));
         auto body = expr.substr(i + 1, close - i - 1);
         if (body.find('[') != std::string_view::npos)
             return tl::unexpected(fmt::format("nested '[' in '{}'", std::string(expr)));

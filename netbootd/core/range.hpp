@@ -16,8 +16,8 @@ inline constexpr std::size_t max_range_expansion = 100'000;
 
 /// Expands bracket groups. A group holds comma-separated items, each a number, a number range
 /// (`01-60`: zero-padded to the width of the lower bound when it has a leading zero), a letter or
-/// a letter range (`a-c`). Several groups expand as a cartesian product, left to right. Text without
-/// brackets expands to itself. Errors name the offending part.
+/// a letter range (`a-c`). Several groups expand as a cartesian product, left to right. Text
+/// without brackets expands to itself. Errors name the offending part.
 tl::expected<std::vector<std::string>, std::string> expand_pattern(std::string_view expr);
 
 /// Parses a position list: "1-60,62", "5", "all" is *not* accepted here (the caller knows what

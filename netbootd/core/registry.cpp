@@ -35,13 +35,21 @@ const node* find_in(const Map& m, const Key& k, const std::vector<node>& nodes) 
 }
 } // namespace
 
-const node* registry::by_mac(const mac_address& mac) const { return find_in(by_mac_, mac, cfg_.nodes); }
-const node* registry::by_serial(std::uint32_t s) const { return find_in(by_serial_, s, cfg_.nodes); }
-const node* registry::by_ip(ipv4_address ip) const { return find_in(by_ip_, ip, cfg_.nodes); }
+const node* registry::by_mac(const mac_address& mac) const {
+    return find_in(by_mac_, mac, cfg_.nodes);
+}
+const node* registry::by_serial(std::uint32_t s) const {
+    return find_in(by_serial_, s, cfg_.nodes);
+}
+const node* registry::by_ip(ipv4_address ip) const {
+    return find_in(by_ip_, ip, cfg_.nodes);
+}
 const node* registry::by_hostname(std::string_view h) const {
     return find_in(by_hostname_, std::string(h), cfg_.nodes);
 }
-const node* registry::by_position(int p) const { return find_in(by_position_, p, cfg_.nodes); }
+const node* registry::by_position(int p) const {
+    return find_in(by_position_, p, cfg_.nodes);
+}
 
 tl::expected<std::vector<const node*>, std::string> registry::select(std::string_view expr) const {
     std::set<int> chosen;
@@ -83,8 +91,9 @@ tl::expected<std::vector<const node*>, std::string> registry::select(std::string
                     if (auto s = parse_serial(name))
                         n = by_serial(*s);
                 if (!n)
-                    return tl::unexpected(
-                        fmt::format("'{}' matches no node (not a hostname, IP, MAC, serial or position)", name));
+                    return tl::unexpected(fmt::format(
+                        "'{}' matches no node (not a hostname, IP, MAC, serial or position)",
+                        name));
                 chosen.insert(n->position);
             }
         }

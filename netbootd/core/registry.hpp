@@ -17,7 +17,7 @@
 namespace netbootd {
 
 class registry {
-public:
+  public:
     /// Indexes a validated config (load_config guarantees the keys are unique).
     explicit registry(cluster_config cfg);
 
@@ -37,7 +37,7 @@ public:
     /// nothing.
     tl::expected<std::vector<const node*>, std::string> select(std::string_view expr) const;
 
-private:
+  private:
     cluster_config cfg_;
     std::unordered_map<mac_address, std::size_t> by_mac_;
     std::unordered_map<std::uint32_t, std::size_t> by_serial_;
@@ -50,7 +50,7 @@ using registry_ptr = std::shared_ptr<const registry>;
 
 /// Holds the current snapshot; `replace` swaps it atomically for all later `get` calls.
 class registry_holder {
-public:
+  public:
     explicit registry_holder(registry_ptr initial) : current_(std::move(initial)) {}
     registry_ptr get() const {
         std::lock_guard lock(mu_);
@@ -61,7 +61,7 @@ public:
         current_ = std::move(next);
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     registry_ptr current_;
 };

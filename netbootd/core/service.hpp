@@ -19,7 +19,7 @@ struct service_context {
 };
 
 class service {
-public:
+  public:
     virtual ~service() = default;
     virtual std::string_view name() const = 0;
     /// Opens sockets and starts the receive loops. Throws std::runtime_error naming what failed

@@ -47,13 +47,13 @@ tl::expected<std::string, template_error> render_template(std::string_view text,
             const auto width_text = spec.substr(colon + 1);
             const bool zero = !width_text.empty() && width_text.front() == '0';
             unsigned width = 0;
-            auto [end, ec] = std::from_chars(width_text.data(),
-                                             width_text.data() + width_text.size(), width);
+            auto [end, ec] =
+                std::from_chars(width_text.data(), width_text.data() + width_text.size(), width);
             if (width_text.empty() || ec != std::errc{} ||
                 end != width_text.data() + width_text.size() || width > 32)
-                return tl::unexpected(template_error{
-                    i, fmt::format("bad width '{}' (expected e.g. {{position:02}})",
-                                   std::string(width_text))});
+                return tl::unexpected(
+                    template_error{i, fmt::format("bad width '{}' (expected e.g. {{position:02}})",
+                                                  std::string(width_text))});
             const auto* n = std::get_if<std::int64_t>(&it->second);
             if (n == nullptr)
                 return tl::unexpected(template_error{

@@ -23,9 +23,9 @@ struct template_error {
     std::string message;
 };
 
-/// Renders `text`, replacing `{name}` with the variable's value and `{name:0N}` / `{name:N}` with an
-/// integer variable zero- / space-padded to N digits. `{{` and `}}` are literal braces.
-/// Fails on an unknown variable, an unterminated `{`, or a width spec on a string variable.
+/// Renders `text`, replacing `{name}` with the variable's value and `{name:0N}` / `{name:N}` with
+/// an integer variable zero- / space-padded to N digits. `{{` and `}}` are literal braces. Fails on
+/// an unknown variable, an unterminated `{`, or a width spec on a string variable.
 tl::expected<std::string, template_error> render_template(std::string_view text,
                                                           const template_vars& vars);
 

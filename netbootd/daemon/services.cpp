@@ -1,6 +1,8 @@
 #include "netbootd/daemon/services.hpp"
 
 #include "netbootd/api/service.hpp"
+#include "netbootd/dhcp/server.hpp"
+#include "netbootd/tftp/server.hpp"
 
 namespace netbootd::daemon {
 
@@ -8,10 +10,13 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     std::vector<std::unique_ptr<service>> out;
     const auto reg = ctx.registry.get();
     const auto& cfg = reg->config();
-    (void)cfg;
     // One line per service module, in start order (each checks its own `enabled` flag):
     // The API first: its stage tracker and event log must see every later event.
     out.push_back(api::make_service(ctx));
+    if (cfg.dhcp.enabled)
+        out.push_back(dhcp::make_service(ctx));
+    if (cfg.tftp.enabled)
+        out.push_back(tftp::make_service(ctx));
     return out;
 }
 

@@ -42,7 +42,7 @@ std::span<const event> current_window(std::span<const event> events) {
     std::size_t start = 0;
     for (std::size_t i = events.size(); i-- > 0;) {
         const auto& k = events[i].kind;
-        if (k == "power.on" || k == "power.off" || k == "agent.up") {
+        if (k == "power.on" || k == "power.cycle" || k == "power.off" || k == "agent.up") {
             start = i;
             break;
         }
@@ -174,8 +174,9 @@ std::optional<diagnosis> foreign_rule(const node_state& s, std::span<const event
     if (!last)
         return std::nullopt;
     auto server = str_field(*last, "server");
-    if (server.empty())
-        server = str_field(*last, "server_ip");
+    for (const char* key : {"server_id", "from", "server_ip"})
+        if (server.empty())
+            server = str_field(*last, key);
     if (server.empty() && last->ip)
         server = last->ip->to_string();
     return make(

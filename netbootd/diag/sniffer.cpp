@@ -63,6 +63,8 @@ std::optional<event> classify_frame(std::span<const std::uint8_t> frame, ipv4_ad
                 if (const node* n = reg.by_mac(m))
                     e.position = n->position;
                 e.fields = {{"server", server.to_string()},
+                            {"server_id", server.to_string()},
+                            {"from", src.to_string()},
                             {"server_mac", eth.src_addr().to_string()},
                             {"yiaddr", from_tins(dhcp.yiaddr()).to_string()},
                             {"message", message_type(dhcp)}};

@@ -53,7 +53,7 @@ void new_cycle(node_state& s, stage to, const event& e) {
 // The DHCP clients that start a boot from scratch (ROM / EEPROM bootloader). A bootcode.bin
 // or UEFI DHCP is a later step of the same boot.
 bool starts_boot(std::string_view client) {
-    return client == "pi3-rom" || client == "pi4" || client == "pi5";
+    return client == "pi3b-rom" || client == "pi3-rom" || client == "pi4" || client == "pi5";
 }
 
 bool is_dhcp_from_node(std::string_view kind) {
@@ -98,7 +98,7 @@ node_state apply(node_state s, const event& e) {
     s.last_event_seq = e.seq;
     const auto& k = e.kind;
 
-    if (k == "power.on") {
+    if (k == "power.on" || k == "power.cycle") {
         new_cycle(s, stage::powered, e);
         s.power = "on";
         return s;
@@ -114,7 +114,10 @@ node_state apply(node_state s, const event& e) {
     }
 
     if (is_dhcp_from_node(k)) {
-        auto client = field_string(e.fields, "stage");
+        // The DHCP module names the boot stage `class`; `stage` is accepted too.
+        auto client = field_string(e.fields, "class");
+        if (client.empty())
+            client = field_string(e.fields, "stage");
         if (!client.empty())
             s.dhcp_client = client;
         if (client == "kernel") {

@@ -101,6 +101,15 @@ TEST(diagnosis, foreign_dhcp_server) {
     EXPECT_EQ(d.evidence, std::vector<std::uint64_t>{2});
 }
 
+TEST(diagnosis, foreign_server_from_the_dhcp_module) {
+    scenario sc;
+    sc.add(0, "dhcp.discover", {{"class", "pi4"}});
+    sc.add(0.5, "dhcp.foreign_server", {{"server_id", "10.42.0.253"}, {"from", "10.42.0.253"}});
+    auto d = sc.diag(2);
+    EXPECT_EQ(d.problem, "foreign_dhcp_server");
+    EXPECT_NE(d.summary.find("10.42.0.253"), std::string::npos);
+}
+
 TEST(diagnosis, foreign_server_before_power_cycle_is_forgotten) {
     scenario sc;
     sc.add(0, "dhcp.foreign_server", {{"server", "10.42.0.254"}});

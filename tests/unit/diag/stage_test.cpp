@@ -126,3 +126,26 @@ TEST(stage, stage_never_goes_backwards_within_a_cycle) {
 
 } // namespace
 } // namespace netbootd::diag
+
+namespace netbootd::diag {
+namespace {
+
+// The DHCP module's field is `class` (values as in docs/events.md), power.cycle starts a cycle.
+TEST(stage, dhcp_module_field_names) {
+    test::scenario sc;
+    sc.add(0, "dhcp.discover", {{"class", "pi3b-rom"}});
+    sc.add(0.1, "dhcp.offer", {{"class", "pi3b-rom"}});
+    EXPECT_EQ(sc.state().dhcp_client, "pi3b-rom");
+    sc.sent(1, "bootcode.bin");
+    sc.add(5, "dhcp.discover", {{"class", "pi3b-rom"}});
+    EXPECT_EQ(sc.state().current, stage::dhcp); // the ROM starting over is a new cycle
+    sc.add(6, "dhcp.discover", {{"class", "kernel"}});
+    EXPECT_EQ(sc.state().current, stage::kernel);
+    const int cycles = sc.state().cycles;
+    sc.add(7, "power.cycle");
+    EXPECT_EQ(sc.state().current, stage::powered);
+    EXPECT_EQ(sc.state().cycles, cycles + 1);
+}
+
+} // namespace
+} // namespace netbootd::diag

@@ -1,0 +1,55 @@
+// The daemon's power service: owns the drivers built from the config, learns from the event
+// stream when nodes reach dhcp/tftp/up, and runs the reference cluster's start-up sequence
+// (everything off, then on in position order) on its own thread when
+// `power.sequence.on_start` is set. Driver calls block, so they never run on the io_context.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "netbootd/core/service.hpp"
+#include "netbootd/power/driver_factory.hpp"
+#include "netbootd/power/sequencer.hpp"
+#include "netbootd/power/sim_driver.hpp"
+
+namespace netbootd::power {
+
+class power_service : public service {
+  public:
+    explicit power_service(service_context& ctx);
+    ~power_service() override;
+
+    std::string_view name() const override { return "power"; }
+    /// Builds the drivers (throws std::runtime_error listing driver config errors) and starts
+    /// the start-up sequence if configured.
+    void start() override;
+    /// Cancels a running sequence and waits for its current driver call to end.
+    void stop() override;
+    /// Rebuilds the drivers from the new snapshot; a sequence in progress keeps the old ones.
+    void reloaded(const registry_ptr& next) override;
+
+    /// Runs an action over `nodes` (position order) with events and the daemon's wait points.
+    /// Blocking: call from a worker thread (the API's power endpoint).
+    sequence_report run(std::span<const node* const> nodes, const sequence_options& opt,
+                        const sequencer::progress& on_progress = {});
+
+    /// Sets the hook of every `sim` driver, now and after reloads (the demo starts emulated Pis).
+    void set_sim_hook(sim_driver::hook h);
+
+  private:
+    std::shared_ptr<driver_set> build(const cluster_config& cfg);
+
+    service_context& ctx_;
+    wait_tracker tracker_;
+    std::mutex mu_;
+    std::shared_ptr<driver_set> drivers_;
+    sim_driver::hook sim_hook_;
+    std::vector<sequencer*> running_;
+    std::thread start_thread_;
+    bool stopping_ = false;
+};
+
+std::unique_ptr<service> make_service(service_context& ctx);
+
+} // namespace netbootd::power
