@@ -6,6 +6,7 @@
 #include "netbootd/cli/common.hpp"
 #include "netbootd/cli/nodes_cmd.hpp"
 #include "netbootd/cli/power_cmd.hpp"
+#include "netbootd/cli/status_cmd.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"netbootctl: inventory, power, roots and boot diagnostics for a netbootd cluster"};
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("netbootctl ") + NETBOOTD_VERSION);
     netbootd::cli::add_inventory_commands(app);
     netbootd::cli::add_power_commands(app);
+    netbootd::cli::add_diag_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
