@@ -7,6 +7,7 @@
 #include "netbootd/cli/nodes_cmd.hpp"
 #include "netbootd/cli/power_cmd.hpp"
 #include "netbootd/cli/root_cmd.hpp"
+#include "netbootd/cli/status_cmd.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"netbootctl: inventory, power, roots and boot diagnostics for a netbootd cluster"};
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     netbootd::cli::add_inventory_commands(app);
     netbootd::cli::add_power_commands(app);
     netbootd::cli::add_root_commands(app);
+    netbootd::cli::add_diag_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -366,8 +366,9 @@ void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
 }
 
 void read_api(reader& r, const YAML::Node& n, api_section& a) {
-    if (!r.check_map(n, "api", {"listen", "token_file", "unix_socket"}))
+    if (!r.check_map(n, "api", {"listen", "token_file", "unix_socket", "capture"}))
         return;
+    set_if(n, "capture", a.capture, [&](auto& v) { return r.boolean(v, "api.capture"); });
     if (auto v = n["listen"]) {
         if (auto s = r.scalar(v, "api.listen")) {
             auto colon = s->rfind(':');

@@ -118,6 +118,10 @@ struct api_section {
     std::string listen = "127.0.0.1:8067";
     std::optional<std::filesystem::path> token_file;
     std::optional<std::filesystem::path> unix_socket;
+    /// Passive capture on cluster.interface (libtins, needs CAP_NET_RAW): reports other DHCP
+    /// servers' replies and NFS traffic from node addresses, so the nfs-root stage is seen
+    /// without the node agent.
+    bool capture = false;
 };
 
 /// A power driver's settings. Type-specific keys stay as YAML (with their positions) so that

@@ -1,5 +1,6 @@
 #include "netbootd/daemon/services.hpp"
 
+#include "netbootd/api/service.hpp"
 #include "netbootd/dhcp/server.hpp"
 #include "netbootd/nfs/service.hpp"
 #include "netbootd/power/power_service.hpp"
@@ -12,6 +13,8 @@ std::vector<std::unique_ptr<service>> make_services(service_context& ctx) {
     const auto reg = ctx.registry.get();
     const auto& cfg = reg->config();
     // One line per service module, in start order (each checks its own `enabled` flag):
+    // The API first: its stage tracker and event log must see every later event.
+    out.push_back(api::make_service(ctx));
     if (cfg.dhcp.enabled)
         out.push_back(dhcp::make_service(ctx));
     if (cfg.tftp.enabled)
