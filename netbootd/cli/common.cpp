@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "netbootd/power/driver_factory.hpp"
+
 namespace netbootd::cli {
 
 std::string default_config_path() {
@@ -19,7 +21,10 @@ CLI::Option* add_config_option(CLI::App& cmd, std::string& target) {
 
 registry_ptr load_registry_or_report(const std::string& path) {
     try {
-        return std::make_shared<const registry>(load_config(path));
+        auto cfg = load_config(path);
+        if (auto diags = power::check_power_drivers(cfg); !diags.empty())
+            throw config_error(std::move(diags));
+        return std::make_shared<const registry>(std::move(cfg));
     } catch (const config_error& e) {
         for (const auto& d : e.diagnostics())
             std::fprintf(stderr, "%s\n", d.to_string().c_str());

@@ -8,13 +8,21 @@
 #include "netbootd/core/log.hpp"
 #include "netbootd/core/sd_notify.hpp"
 #include "netbootd/daemon/services.hpp"
+#include "netbootd/power/driver_factory.hpp"
 
 namespace netbootd::daemon {
+
+cluster_config load_validated_config(const std::filesystem::path& file) {
+    auto cfg = load_config(file);
+    if (auto diags = power::check_power_drivers(cfg); !diags.empty())
+        throw config_error(std::move(diags));
+    return cfg;
+}
 
 namespace {
 
 registry_ptr load_registry(const std::filesystem::path& file) {
-    return std::make_shared<const netbootd::registry>(load_config(file));
+    return std::make_shared<const netbootd::registry>(load_validated_config(file));
 }
 
 void ensure_state_dir(const cluster_config& cfg) {

@@ -16,6 +16,10 @@
 
 namespace netbootd::daemon {
 
+/// load_config plus the checks that belong to modules (each power driver's own keys), so a
+/// start, a reload and --check-config accept or refuse exactly the same files.
+cluster_config load_validated_config(const std::filesystem::path& file);
+
 class app {
   public:
     /// Loads and validates `config_file`; throws config_error if it is unusable.

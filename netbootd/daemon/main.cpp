@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     }
     if (!check_file.empty()) {
         try {
-            auto cfg = netbootd::load_config(check_file);
+            auto cfg = netbootd::daemon::load_validated_config(check_file);
             std::printf("%s: OK: %s\n", check_file.c_str(), cfg.summary().c_str());
             return 0;
         } catch (const netbootd::config_error& e) {
