@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netbootd/cli/common.hpp"
+#include "netbootd/cli/demo_cmd.hpp"
 #include "netbootd/cli/nodes_cmd.hpp"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("netbootctl ") + NETBOOTD_VERSION);
     netbootd::cli::add_inventory_commands(app);
+    netbootd::cli::demo::add_demo_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
