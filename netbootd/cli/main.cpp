@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netbootd/cli/common.hpp"
+#include "netbootd/cli/demo_cmd.hpp"
 #include "netbootd/cli/nodes_cmd.hpp"
 #include "netbootd/cli/power_cmd.hpp"
 #include "netbootd/cli/root_cmd.hpp"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
     netbootd::cli::add_power_commands(app);
     netbootd::cli::add_root_commands(app);
     netbootd::cli::add_diag_commands(app);
+    netbootd::cli::demo::add_demo_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
