@@ -95,6 +95,19 @@ std::string tail(const std::filesystem::path& file, std::size_t lines) {
     return out;
 }
 
+std::string random_token() {
+    unsigned char bytes[16] = {};
+    if (std::FILE* f = std::fopen("/dev/urandom", "rb")) {
+        if (std::fread(bytes, 1, sizeof bytes, f) != sizeof bytes)
+            bytes[0] ^= 0x5a;
+        std::fclose(f);
+    }
+    std::string out;
+    for (auto b : bytes)
+        out += fmt::format("{:02x}", b);
+    return out;
+}
+
 struct node_run {
     demo_node node;
     pid_t emu = -1;
@@ -199,6 +212,7 @@ int run(const options& o) {
 
     const int broken = o.broken >= 0 ? o.broken : (o.nodes >= 4 ? 4 : 0);
     auto plan = make_plan(o.nodes, broken, workdir);
+    plan.api_token = random_token();
     auto files = make_files(plan);
     files.push_back({"cluster.yaml", render_config(plan)});
     if (auto err = write_tree(plan, files); !err.empty()) {
@@ -227,7 +241,7 @@ int run(const options& o) {
     api_endpoint ep;
     ep.is_unix = true;
     ep.socket_path = plan.api_socket.string();
-    const api_client api(ep, {}, std::chrono::seconds(5));
+    const api_client api(ep, plan.api_token, std::chrono::seconds(5));
     bool ready = false;
     for (int i = 0; i < 100 && !ready && !interrupted; ++i) {
         if (reap(daemon))
@@ -295,7 +309,9 @@ int run(const options& o) {
             for (const auto& n : j) {
                 const int pos = n.value("position", 0);
                 const auto st = stage_of(n);
-                if (shown[pos] != st) {
+                if (shown[pos].empty() && st == "off") {
+                    shown[pos] = st;
+                } else if (shown[pos] != st) {
                     const auto secs =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
                             .count();

@@ -95,6 +95,7 @@ nfs:
 api:
   listen: {}
   unix_socket: {}
+  token_file: {}/api.token
 
 power:
   drivers:
@@ -110,7 +111,7 @@ defaults:
 nodes:
 )",
         p.nodes.size(), p.server_ip.to_string(), p.server_ip.to_string(), w, w, w, w, w, w,
-        p.api_listen, p.api_socket.string());
+        p.api_listen, p.api_socket.string(), w);
     for (const auto& n : p.nodes)
         out +=
             fmt::format("  - {{ position: {}, mac: \"{}\", serial: \"{}\", model: {} }}{}\n",
@@ -144,6 +145,7 @@ std::vector<demo_file> make_files(const demo_plan& p) {
                      "# {}'s own config: a custom kernel that was never copied here\n[all]\n"
                      "arm_64bit=1\nkernel={}\n",
                      n.hostname, p.broken_kernel)});
+    f.push_back({"api.token", p.api_token + "\n"});
     f.push_back({"roots/base/etc/hostname", "raspberrypi\n"});
     f.push_back({"roots/base/sbin/init", "#!/bin/sh\n# demo stand-in for init\n"});
     return f;
@@ -160,6 +162,9 @@ std::string write_tree(const demo_plan& p, const std::vector<demo_file>& files) 
         out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
         if (!out)
             return fmt::format("cannot write {}", path.string());
+        if (file.path == "api.token") // a secret: root only
+            std::filesystem::permissions(
+                path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     }
     for (auto dir : {"state", "nodes", "roots"}) {
         std::error_code ec;

@@ -31,6 +31,8 @@ struct demo_plan {
     ipv4_address server_ip;
     std::string api_listen;
     std::filesystem::path api_socket;
+    /// Bearer token for mutating API calls (power); written to workdir/api.token.
+    std::string api_token;
     std::string broken_kernel = "kernel8-custom.img";
 };
 
