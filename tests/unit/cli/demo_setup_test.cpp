@@ -53,9 +53,11 @@ TEST(demo_setup, files_give_the_broken_node_a_missing_kernel) {
             broken_cfg = true;
             EXPECT_THAT(f.content, HasSubstr("kernel=" + p.broken_kernel));
         }
-        custom_kernel_present = custom_kernel_present || f.path.find(p.broken_kernel) != std::string::npos;
+        custom_kernel_present =
+            custom_kernel_present || f.path.find(p.broken_kernel) != std::string::npos;
     }
     EXPECT_TRUE(have_kernel8);
     EXPECT_TRUE(broken_cfg);
-    EXPECT_FALSE(custom_kernel_present) << "the kernel the broken node asks for must not exist anywhere";
+    EXPECT_FALSE(custom_kernel_present)
+        << "the kernel the broken node asks for must not exist anywhere";
 }
