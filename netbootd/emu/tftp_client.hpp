@@ -4,9 +4,9 @@
 #pragma once
 
 #include "netbootd/core/net_types.hpp"
+#include "netbootd/core/sha256.hpp"
 #include "netbootd/emu/bytes.hpp"
 #include "netbootd/emu/packet_socket.hpp"
-#include "netbootd/emu/sha256.hpp"
 
 #include <chrono>
 #include <cstdint>

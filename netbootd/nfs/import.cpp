@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "netbootd/core/atomic_file.hpp"
+#include "netbootd/core/sha256.hpp"
 #include "netbootd/nfs/fsutil.hpp"
 #include "netbootd/nfs/mbr.hpp"
 #include "netbootd/nfs/paths.hpp"

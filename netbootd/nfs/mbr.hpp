@@ -30,20 +30,4 @@ struct mbr_partition {
 tl::expected<std::vector<mbr_partition>, std::string>
 decode_mbr(std::span<const std::uint8_t> sector, std::uint64_t image_size = 0);
 
-/// SHA-256 of a byte stream (for the import manifest).
-class sha256 {
-  public:
-    sha256();
-    void update(const void* data, std::size_t len);
-    /// Lower-case hex digest; the object is spent afterwards.
-    std::string hex_digest();
-
-  private:
-    void block(const std::uint8_t* p);
-    std::array<std::uint32_t, 8> h_;
-    std::array<std::uint8_t, 64> buf_{};
-    std::size_t used_ = 0;
-    std::uint64_t total_ = 0;
-};
-
 } // namespace netbootd::nfs

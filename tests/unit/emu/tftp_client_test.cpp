@@ -1,6 +1,6 @@
 // The emulator's TFTP client against a scripted server on loopback (no namespaces needed).
 #include "hex.hpp"
-#include "netbootd/emu/sha256.hpp"
+#include "netbootd/core/sha256.hpp"
 #include "netbootd/emu/tftp_client.hpp"
 #include "netbootd/emu/tftp_packet.hpp"
 

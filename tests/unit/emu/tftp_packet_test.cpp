@@ -1,6 +1,6 @@
 #include "hex.hpp"
+#include "netbootd/core/sha256.hpp"
 #include "netbootd/emu/boot.hpp"
-#include "netbootd/emu/sha256.hpp"
 #include "netbootd/emu/tftp_packet.hpp"
 
 #include <gtest/gtest.h>

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "netbootd/core/sha256.hpp"
 #include "netbootd/nfs/check.hpp"
 #include "netbootd/nfs/mbr.hpp"
 

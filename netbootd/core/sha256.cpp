@@ -1,9 +1,9 @@
-#include "netbootd/emu/sha256.hpp"
+#include "netbootd/core/sha256.hpp"
 
 #include <bit>
 #include <fmt/format.h>
 
-namespace netbootd::emu {
+namespace netbootd {
 namespace {
 
 constexpr std::array<std::uint32_t, 64> k{
@@ -61,7 +61,7 @@ void sha256::block(const std::uint8_t* p) {
     h_[7] += h;
 }
 
-void sha256::update(byte_view data) {
+void sha256::update(std::span<const std::uint8_t> data) {
     total_ += data.size();
     std::size_t i = 0;
     if (buf_len_ > 0) {
@@ -81,10 +81,10 @@ void sha256::update(byte_view data) {
 std::string sha256::hex_digest() {
     const std::uint64_t bits = total_ * 8;
     const std::uint8_t one = 0x80;
-    update(byte_view(&one, 1));
+    update(&one, 1);
     const std::uint8_t zero = 0;
     while (buf_len_ != 56)
-        update(byte_view(&zero, 1));
+        update(&zero, 1);
     std::array<std::uint8_t, 8> len{};
     for (std::size_t i = 0; i < 8; ++i)
         len[i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
@@ -95,4 +95,4 @@ std::string sha256::hex_digest() {
     return out;
 }
 
-} // namespace netbootd::emu
+} // namespace netbootd
