@@ -27,6 +27,21 @@ std::string message_type(const Tins::DHCP& d) {
     }
 }
 
+// NFS traffic from a configured node's address marks its nfs-root stage.
+std::optional<event> nfs_mount_event(const registry& reg, ipv4_address src, const char* proto,
+                                     ipv4_address server) {
+    const node* n = reg.by_ip(src);
+    if (!n)
+        return std::nullopt;
+    event e;
+    e.source = "sniffer";
+    e.kind = "nfs.mount";
+    e.position = n->position;
+    e.ip = src;
+    e.fields = {{"proto", proto}, {"server", server.to_string()}};
+    return e;
+}
+
 } // namespace
 
 std::optional<event> classify_frame(std::span<const std::uint8_t> frame, ipv4_address server_ip,
@@ -70,34 +85,15 @@ std::optional<event> classify_frame(std::span<const std::uint8_t> frame, ipv4_ad
                             {"message", message_type(dhcp)}};
                 return e;
             }
-            if (udp->dport() == 2049) {
-                const node* n = reg.by_ip(src);
-                if (!n)
-                    return std::nullopt;
-                event e;
-                e.source = "sniffer";
-                e.kind = "nfs.mount";
-                e.position = n->position;
-                e.ip = src;
-                e.fields = {{"proto", "udp"}, {"server", from_tins(ip->dst_addr()).to_string()}};
-                return e;
-            }
+            if (udp->dport() == 2049)
+                return nfs_mount_event(reg, src, "udp", from_tins(ip->dst_addr()));
             return std::nullopt;
         }
         if (const auto* tcp = eth.find_pdu<Tins::TCP>()) {
             if (tcp->dport() != 2049 || !tcp->get_flag(Tins::TCP::SYN) ||
                 tcp->get_flag(Tins::TCP::ACK))
                 return std::nullopt;
-            const node* n = reg.by_ip(src);
-            if (!n)
-                return std::nullopt;
-            event e;
-            e.source = "sniffer";
-            e.kind = "nfs.mount";
-            e.position = n->position;
-            e.ip = src;
-            e.fields = {{"proto", "tcp"}, {"server", from_tins(ip->dst_addr()).to_string()}};
-            return e;
+            return nfs_mount_event(reg, src, "tcp", from_tins(ip->dst_addr()));
         }
     } catch (const std::exception&) {
         // Malformed or truncated frame: not ours to judge, just not an event.
