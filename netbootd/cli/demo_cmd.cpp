@@ -1,11 +1,14 @@
 #include "netbootd/cli/demo_cmd.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <map>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -17,7 +20,10 @@
 #include "netbootd/cli/common.hpp"
 #include "netbootd/cli/demo_lab.hpp"
 #include "netbootd/cli/demo_setup.hpp"
+#include "netbootd/core/config.hpp"
 #include "netbootd/core/duration.hpp"
+#include "netbootd/core/registry.hpp"
+#include "netbootd/nfs/roots.hpp"
 
 extern char** environ;
 
@@ -108,11 +114,99 @@ std::string random_token() {
     return out;
 }
 
+// The full path of `name` on PATH or in the sbin directories root's PATH usually has ("" if none).
+std::string find_program(const std::string& name) {
+    std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    path += ":/usr/local/sbin:/usr/sbin:/sbin";
+    std::size_t from = 0;
+    while (from <= path.size()) {
+        const auto colon = std::min(path.find(':', from), path.size());
+        const std::filesystem::path dir = path.substr(from, colon - from);
+        from = colon + 1;
+        std::error_code ec;
+        if (!dir.empty() && std::filesystem::is_regular_file(dir / name, ec) &&
+            ::access((dir / name).c_str(), X_OK) == 0)
+            return (dir / name).string();
+    }
+    return {};
+}
+
+// Unmounts everything mounted at or below `dir` (deepest first): node roots are overlays, and a
+// crashed run may have left them. Returns how many it unmounted.
+int unmount_below(const std::filesystem::path& dir) {
+    std::vector<std::string> points;
+    std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    const auto prefix = dir.lexically_normal().string();
+    while (std::fgets(line, sizeof line, f)) {
+        char point[4096];
+        if (std::sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+            continue;
+        const std::string p = point;
+        if (p == prefix || p.rfind(prefix + "/", 0) == 0)
+            points.push_back(p);
+    }
+    std::fclose(f);
+    std::sort(points.rbegin(), points.rend());
+    int n = 0;
+    for (const auto& p : points)
+        if (::umount2(p.c_str(), 0) == 0 || ::umount2(p.c_str(), MNT_DETACH) == 0)
+            ++n;
+    return n;
+}
+
+// Makes every node's overlay root (with its rendered /etc/hostname) before NFS-Ganesha starts:
+// Ganesha runs in a private mount namespace and sees only the mounts that exist when it starts.
+std::string prepare_roots(const std::filesystem::path& config_file) {
+    try {
+        const registry reg(load_config(config_file));
+        std::string failures;
+        nfs::root_manager roots(reg.config(), nullptr);
+        for (const auto& n : reg.nodes())
+            if (auto r = roots.prepare(n); !r)
+                failures +=
+                    fmt::format("{}{}: {}", failures.empty() ? "" : "; ", n.hostname, r.error());
+        return failures;
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
+// NFS-Ganesha and its rpcbind in the server's namespace, in a private mount namespace with its
+// own /run so nothing touches the host's rpcbind. Returns an error or "".
+std::string start_ganesha(const demo_plan& plan, const std::string& ganesha,
+                          const std::string& rpcbind) {
+    const auto g = plan.workdir / "ganesha";
+    const auto script =
+        fmt::format("mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && {} -f & sleep 0.5; "
+                    "exec {} -F -L '{}' -f '{}' -p '{}'",
+                    rpcbind, ganesha, (g / "ganesha.log").string(), (g / "ganesha.conf").string(),
+                    (g / "ganesha.pid").string());
+    const pid_t pid = spawn_logged({"ip", "netns", "exec", server_ns(), "unshare", "--mount",
+                                    "--propagation", "private", "bash", "-c", script},
+                                   g / "ganesha-run.log");
+    if (pid < 0)
+        return "cannot start " + ganesha;
+    for (int i = 0; i < 200 && !interrupted; ++i) {
+        if (auto rc = reap(pid))
+            return fmt::format("ganesha.nfsd exited ({}); see {}", *rc,
+                               (g / "ganesha.log").string());
+        auto up = run_in(server_ns(), {"ss", "-Hltn", "sport = :2049"});
+        if (up && !up->empty())
+            return {};
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return "ganesha.nfsd did not listen on port 2049 within 20 s";
+}
+
 struct node_run {
     demo_node node;
     pid_t emu = -1;
     std::optional<int> emu_exit;
     bool up_sent = false;
+    std::chrono::steady_clock::time_point emu_done;
     std::string stage = "off";
 };
 
@@ -138,6 +232,14 @@ std::vector<std::string> emulator_argv(const std::filesystem::path& piemu, const
             "--json",
             "--save-dir",
             (plan.workdir / "fetched" / n.hostname).string()};
+}
+
+std::vector<std::string> emulator_argv_for(const std::filesystem::path& piemu, const demo_node& n,
+                                           const demo_plan& plan) {
+    auto argv = emulator_argv(piemu, n, plan);
+    if (plan.nfs)
+        argv.push_back("--nfs-root");
+    return argv;
 }
 
 std::string stage_of(const nlohmann::json& node) {
@@ -186,6 +288,7 @@ int run(const options& o) {
     const std::filesystem::path workdir = o.workdir;
     if (o.down) {
         const int removed = cleanup();
+        unmount_below(workdir);
         std::error_code ec;
         std::filesystem::remove_all(workdir, ec);
         std::printf("demo torn down: %d namespace%s removed, %s deleted\n", removed,
@@ -207,17 +310,44 @@ int run(const options& o) {
     if (const int stale = cleanup(); stale > 0)
         std::printf("removed %d namespace%s left by an earlier demo\n", stale,
                     stale == 1 ? "" : "s");
+    if (const int mounts = unmount_below(workdir); mounts > 0)
+        std::printf("unmounted %d root%s left by an earlier demo\n", mounts,
+                    mounts == 1 ? "" : "s");
     std::error_code ec;
     std::filesystem::remove_all(workdir, ec);
+
+    const std::string ganesha_bin = o.no_nfs ? "" : find_program("ganesha.nfsd");
+    const std::string rpcbind_bin = o.no_nfs ? "" : find_program("rpcbind");
+    std::string no_nfs_reason = o.no_nfs ? "--no-nfs was given"
+                                : ganesha_bin.empty()
+                                    ? "ganesha.nfsd is not installed (apt-get install nfs-ganesha "
+                                      "nfs-ganesha-vfs rpcbind)"
+                                : rpcbind_bin.empty() ? "rpcbind is not installed"
+                                                      : "";
 
     const int broken = o.broken >= 0 ? o.broken : (o.nodes >= 4 ? 4 : 0);
     auto plan = make_plan(o.nodes, broken, workdir);
     plan.api_token = random_token();
-    auto files = make_files(plan);
-    files.push_back({"cluster.yaml", render_config(plan)});
-    if (auto err = write_tree(plan, files); !err.empty()) {
-        std::fprintf(stderr, "netbootctl demo: %s\n", err.c_str());
+    plan.nfs = no_nfs_reason.empty();
+    auto write = [&]() -> bool {
+        auto files = make_files(plan);
+        files.push_back({"cluster.yaml", render_config(plan)});
+        if (auto err = write_tree(plan, files); !err.empty()) {
+            std::fprintf(stderr, "netbootctl demo: %s\n", err.c_str());
+            return false;
+        }
+        return true;
+    };
+    if (!write())
         return 1;
+    if (plan.nfs) {
+        if (auto err = prepare_roots(workdir / "cluster.yaml"); !err.empty()) {
+            no_nfs_reason = "the nodes' overlay roots could not be made: " + err;
+            unmount_below(workdir / "roots");
+            plan.nfs = false;
+            if (!write())
+                return 1;
+        }
     }
     std::vector<mac_address> macs;
     for (const auto& n : plan.nodes)
@@ -230,6 +360,27 @@ int run(const options& o) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    // Everything the demo made goes, on every way out of here: namespaces (with the daemon,
+    // Ganesha and the emulators in them) first, then the overlay mounts, then the files.
+    auto teardown = [&] {
+        rack->destroy();
+        unmount_below(workdir);
+        std::error_code rm_ec;
+        std::filesystem::remove_all(workdir, rm_ec);
+    };
+    if (plan.nfs) {
+        if (auto err = start_ganesha(plan, ganesha_bin, rpcbind_bin); !err.empty()) {
+            std::fprintf(stderr, "netbootctl demo: NFS-Ganesha: %s\n", err.c_str());
+            teardown();
+            return 1;
+        }
+        std::printf("NFS: each node's root is an overlay over one base, served by NFS-Ganesha "
+                    "(NFSv3) at %s\n",
+                    plan.server_ip.to_string().c_str());
+    } else {
+        std::printf("NFS: no NFS backend, so the nodes stop short of reading their root: %s\n",
+                    no_nfs_reason.c_str());
+    }
 
     std::printf("virtual rack: %d emulated Pis (namespaces %sp01..) on a bridge, server %s in %s\n",
                 o.nodes, ns_prefix, plan.server_ip.to_string().c_str(), server_ns().c_str());
@@ -254,6 +405,7 @@ int run(const options& o) {
     if (!ready) {
         std::fprintf(stderr, "netbootctl demo: netbootd did not come up; its log:\n%s",
                      tail(log, 20).c_str());
+        teardown();
         return 1;
     }
     std::printf("netbootd is serving (log: %s)\n\n", log.c_str());
@@ -276,7 +428,7 @@ int run(const options& o) {
             auto& r = runs[next++];
             (void)post(api, fmt::format("/api/v1/nodes/{}/power", r.node.position),
                        R"({"action":"on"})");
-            r.emu = spawn_logged(emulator_argv(piemu_bin, r.node, plan),
+            r.emu = spawn_logged(emulator_argv_for(piemu_bin, r.node, plan),
                                  workdir / (r.node.hostname + ".log"));
             std::printf("power on  %s (position %d, %s, %s)\n", r.node.hostname.c_str(),
                         r.node.position, r.node.emu_model.c_str(), r.node.mac.to_string().c_str());
@@ -284,9 +436,14 @@ int run(const options& o) {
         }
         bool all_done = next == runs.size();
         for (auto& r : runs) {
-            if (r.emu > 0 && !r.emu_exit)
+            if (r.emu > 0 && !r.emu_exit) {
                 r.emu_exit = reap(r.emu);
-            if (r.emu_exit && *r.emu_exit == 0 && !r.up_sent) {
+                r.emu_done = std::chrono::steady_clock::now();
+            }
+            // The agent reports once the node's services are started, a moment after its root
+            // is mounted (which keeps the nfs-root stage visible in the table).
+            if (r.emu_exit && *r.emu_exit == 0 && !r.up_sent &&
+                now - r.emu_done >= std::chrono::milliseconds(plan.nfs ? 800 : 0)) {
                 // The node agent's call, from the node's own address (the API accepts /up only so).
                 r.up_sent = true;
                 auto up =
@@ -383,11 +540,12 @@ int run(const options& o) {
         plan.api_socket.c_str(), plan.api_socket.c_str(), log.c_str());
     const bool ok = healthy_ok && broken_diagnosed;
     if (o.once) {
-        std::printf("\n%s: %zu healthy node%s reached 'up'%s\n", ok ? "demo OK" : "demo FAILED",
+        const std::string nfs_note = plan.nfs ? " after reading their own root over NFS"
+                                              : " (no NFS stage: " + no_nfs_reason + ")";
+        std::printf("\n%s: %zu healthy node%s reached 'up'%s%s\n", ok ? "demo OK" : "demo FAILED",
                     runs.size() - (broken ? 1 : 0), runs.size() - (broken ? 1 : 0) == 1 ? "" : "s",
-                    broken ? ", the broken node was diagnosed" : "");
-        rack->destroy();
-        std::filesystem::remove_all(workdir, ec);
+                    nfs_note.c_str(), broken ? ", the broken node was diagnosed" : "");
+        teardown();
         return ok ? 0 : 1;
     }
     if (o.keep) {
@@ -399,8 +557,7 @@ int run(const options& o) {
     while (!interrupted && !reap(daemon))
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     std::printf("tearing down\n");
-    rack->destroy();
-    std::filesystem::remove_all(workdir, ec);
+    teardown();
     return ok ? 0 : 1;
 }
 
@@ -416,6 +573,8 @@ void add_demo_command(CLI::App& app) {
     cmd->add_flag("--keep", o->keep,
                   "leave the virtual cluster running after the boot (tear down with --down)");
     cmd->add_flag("--down", o->down, "tear down a demo left running by --keep or a crash");
+    cmd->add_flag("--no-nfs", o->no_nfs,
+                  "no NFS-Ganesha: the nodes boot to their kernel but do not read a root");
     cmd->add_option("--broken", o->broken,
                     "position made to fail on purpose (default 4; 0 = none)");
     cmd->add_option("--timeout", o->timeout_s, "seconds to wait for the boots")

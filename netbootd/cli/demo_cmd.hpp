@@ -14,6 +14,7 @@ struct options {
     bool once = false;
     bool keep = false;
     bool down = false;
+    bool no_nfs = false;
     int broken = -1;
     int timeout_s = 180;
     int stagger_ms = 1000;

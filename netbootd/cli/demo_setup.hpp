@@ -34,6 +34,9 @@ struct demo_plan {
     /// Bearer token for mutating API calls (power); written to workdir/api.token.
     std::string api_token;
     std::string broken_kernel = "kernel8-custom.img";
+    /// Node roots are overlays served by NFS-Ganesha (started by the demo in the server's
+    /// namespace); false: no NFS backend, the nodes skip the nfs-root stage.
+    bool nfs = false;
 };
 
 /// Nodes 1..count cycling Pi 3B, Pi 4, Pi 5 with deterministic MACs and serials; `broken` (0 =
@@ -52,6 +55,10 @@ struct demo_file {
 /// Stand-in boot files (bootcode.bin, start*.elf, fixup*.dat, dtbs, kernels), the boot
 /// templates, the broken node's own config.txt, and a tiny base root.
 std::vector<demo_file> make_files(const demo_plan& plan);
+
+/// The NFS-Ganesha configuration for the demo (NFSv3 on the server address, the exports file
+/// netbootd writes included).
+std::string render_ganesha_config(const demo_plan& plan);
 
 /// Writes the files under plan.workdir (creating directories). Returns an error message or "".
 std::string write_tree(const demo_plan& plan, const std::vector<demo_file>& files);

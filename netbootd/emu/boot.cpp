@@ -3,9 +3,11 @@
 #include "netbootd/emu/dhcp_reply.hpp"
 #include "netbootd/emu/frame.hpp"
 #include "netbootd/emu/link.hpp"
+#include "netbootd/emu/nfs_root.hpp"
 #include "netbootd/emu/packet_socket.hpp"
 #include "netbootd/emu/tftp_client.hpp"
 #include "netbootd/emu/up_call.hpp"
+#include "netbootd/nfs/client.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -114,6 +116,7 @@ class boot_run {
     bool stage_pi3_bootcode();
     bool stage_eeprom(bool pi5);
     bool stage_kernel_dhcp();
+    bool stage_nfs_root();
 
     std::string prefix_candidate() const;
     std::uint16_t next_port();
@@ -148,6 +151,7 @@ class boot_run {
     bool race_ = false;
     bool stress_ = false; // the next fetch carries the --drop-ack/--dup-ack stress
     std::string config_txt_;
+    std::string cmdline_txt_;
     std::vector<std::unique_ptr<tftp_transfer>> aborted_;
 };
 
@@ -466,10 +470,11 @@ file_result boot_run::probe_then_fetch(const std::string& name, bool keep) {
 }
 
 bool boot_run::get(const std::string& name, bool required, bool probe_first, file_result* out) {
-    const bool keep = name.ends_with("config.txt");
+    const bool is_cmdline = name.ends_with("cmdline.txt");
+    const bool keep = name.ends_with("config.txt") || is_cmdline;
     file_result f = probe_first ? probe_then_fetch(name, keep) : fetch(name, keep);
     if (keep && f.outcome == file_outcome::fetched)
-        config_txt_ = f.content;
+        (is_cmdline ? cmdline_txt_ : config_txt_) = f.content;
     if (out)
         *out = f;
     if (f.outcome == file_outcome::fetched || !required)
@@ -988,6 +993,39 @@ bool boot_run::stage_kernel_dhcp() {
     return true;
 }
 
+bool boot_run::stage_nfs_root() {
+    const auto target = nfsroot_from_cmdline(cmdline_txt_, tftp_server_);
+    if (!target)
+        return fail(cmdline_txt_.empty() ? "nfs-root: no cmdline.txt was fetched"
+                                         : "nfs-root: cmdline.txt has no usable nfsroot=");
+    say(fmt::format("nfs-root: mounting {}:{} over NFSv3", target->server, target->path));
+    // The kernel retries its nfsroot mount; so does this stage, until the overall deadline, since
+    // the export may be a reload behind the boot.
+    std::string last_error;
+    for (int attempt = 1; attempt <= 120 && clock_type::now() < deadline_; ++attempt) {
+        auto session = nfs::nfs_client::mount(target->server, target->path, 3s);
+        if (session) {
+            auto text = session->read_small("/etc/hostname", 255);
+            if (!text)
+                return fail("nfs-root: read /etc/hostname: " + text.error());
+            const auto read = text->substr(0, text->find('\n'));
+            const auto expected = cmdline_value(cmdline_txt_, "hostname");
+            report_.checks.add("nfs.hostname_matches", expected.empty() || read == expected,
+                               fmt::format("read '{}', cmdline.txt hostname '{}'", read, expected));
+            report_.checks.add("nfs.has_init", session->exists("/sbin/init"), "/sbin/init");
+            say(fmt::format("nfs-root: /etc/hostname is '{}'", read));
+            stage_reached("nfs-root");
+            return true;
+        }
+        last_error = session.error().message;
+        say(fmt::format("nfs-root: mount attempt {}: {}", attempt, last_error));
+        if (clock_type::now() + 1s >= deadline_)
+            break;
+        std::this_thread::sleep_for(1s);
+    }
+    return fail("nfs-root: mount " + target->server + ":" + target->path + ": " + last_error);
+}
+
 bool boot_run::up_call() {
     auto url = parse_http_url(o_.up_url);
     if (!url)
@@ -1049,6 +1087,8 @@ boot_report boot_run::run() {
     }
     if (ok && o_.kernel_dhcp && o_.start != model::kernel_dhcp)
         ok = stage_kernel_dhcp();
+    if (ok && o_.nfs_root)
+        ok = stage_nfs_root();
     if (ok && !o_.up_url.empty())
         ok = up_call();
     if (clock_type::now() >= deadline_ && !ok && report_.error.empty())

@@ -41,6 +41,9 @@ struct boot_options {
     /// ACK of this block twice (spec §5.5 step 6).
     std::optional<std::uint16_t> drop_ack;
     std::optional<std::uint16_t> dup_ack;
+    /// After the kernel's DHCP: mount the cmdline.txt's nfsroot= over NFSv3 (libnfs) and read the
+    /// root's /etc/hostname, as the kernel's nfsroot does.
+    bool nfs_root = false;
     std::string up_url;   ///< POST the node agent's "up" call here at the end (empty: skip)
     std::string up_token; ///< bearer token for it
     std::function<void(const std::string&)> progress; ///< one human line per step

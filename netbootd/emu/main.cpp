@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     std::string file_timeout_text = "30s", save_dir, tftp_ip_text, expect_ip_text, dtb;
     std::string up_url, up_token;
     int blksize = 0, prl = 14, drop_ack = 0, dup_ack = 0;
-    bool strict = false, kernel_dhcp = false, json = false, quiet = false;
+    bool strict = false, kernel_dhcp = false, nfs_root = false, json = false, quiet = false;
     // A wrapper (tests, the demo, the sim power driver) may append an option it already set.
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--iface", iface, "interface to boot on")->capture_default_str();
@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
     app.add_option("--prl", prl, "pi3bplus-rom option 55 length: 12 or 14")->capture_default_str();
     app.add_flag("--strict", strict, "enforce the quirk-level checks (Q1, Q5, Q10, Q13, RRQ race)");
     app.add_flag("--kernel-dhcp", kernel_dhcp, "after the firmware, run the kernel's ip=dhcp");
+    app.add_flag("--nfs-root", nfs_root,
+                 "after the kernel's DHCP, mount cmdline.txt's nfsroot= over NFSv3 (libnfs) and "
+                 "read the root's /etc/hostname");
     app.add_option("--files", files_text,
                    "comma-separated files after the prefix decision ('name?' = optional)");
     app.add_option("--timeout", timeout_text, "overall limit")->capture_default_str();
@@ -144,6 +147,7 @@ int main(int argc, char** argv) {
     o.prl_3bplus = prl == 12 ? emu::prl_kind::rom12 : emu::prl_kind::bootcode14;
     o.strict = strict;
     o.kernel_dhcp = kernel_dhcp;
+    o.nfs_root = nfs_root;
     if (!files_text.empty())
         o.files = split_list(files_text);
     const auto timeout = netbootd::parse_duration(timeout_text);

@@ -1,10 +1,8 @@
 #include "netbootd/nfs/check.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 
+#include "netbootd/nfs/client.hpp"
 #include "netbootd/nfs/paths.hpp"
 
 #ifdef NETBOOTD_HAVE_LIBNFS
@@ -87,22 +85,6 @@ tl::expected<std::vector<listed_export>, std::string> list_exports(const std::st
     return out;
 }
 
-namespace {
-
-struct nfs_guard {
-    nfs_context* ctx = nfs_init_context();
-    bool mounted = false;
-    ~nfs_guard() {
-        if (ctx) {
-            if (mounted)
-                nfs_umount(ctx);
-            nfs_destroy_context(ctx);
-        }
-    }
-};
-
-} // namespace
-
 root_check check_node_root(const cluster_config& cfg, const node& n, const std::string& server,
                            const std::vector<listed_export>& listed, bool require_mount,
                            const event_sink& sink) {
@@ -139,20 +121,12 @@ root_check check_node_root(const cluster_config& cfg, const node& n, const std::
         emit("nfs.export_client_missing", severity::error, {{"reason", c.detail}});
         return c;
     }
-    nfs_guard g;
-    if (!g.ctx) {
-        c.mount = mount_outcome::failed;
-        c.detail = "nfs_init_context failed";
-        emit("nfs.export_unmountable", severity::error, {{"reason", c.detail}});
-        return c;
-    }
-    nfs_set_version(g.ctx, NFS_V3); // the Pi kernel's nfsroot speaks v3 (spec 2.5)
-    nfs_set_timeout(g.ctx, 5000);
     // Mount even when the list does not show the export: servers such as Ganesha list only
     // what the asking address may mount, so the mount is the real answer.
-    if (nfs_mount(g.ctx, server.c_str(), c.path.c_str()) != 0) {
-        const std::string error = nfs_get_error(g.ctx);
-        if (error.find("ACCES") != std::string::npos || error.find("PERM") != std::string::npos) {
+    auto session = nfs_client::mount(server, c.path);
+    if (!session) {
+        const auto& error = session.error().message;
+        if (session.error().refused) {
             c.mount = mount_outcome::refused;
             c.detail = fmt::format("this address may not mount it ({}){}", error,
                                    found ? "" : "; not in the export list it is shown");
@@ -170,20 +144,10 @@ root_check check_node_root(const cluster_config& cfg, const node& n, const std::
         return c;
     }
     c.listed = true;
-    g.mounted = true;
     c.mount = mount_outcome::ok;
-    struct nfs_stat_64 st {};
-    c.has_init = nfs_lstat64(g.ctx, "/sbin/init", &st) == 0;
-    nfsfh* fh = nullptr;
-    if (nfs_open(g.ctx, "/etc/hostname", O_RDONLY, &fh) == 0) {
-        char buf[256] = {};
-        int got = nfs_read(g.ctx, fh, sizeof buf - 1, buf);
-        nfs_close(g.ctx, fh);
-        if (got > 0) {
-            std::string text(buf, static_cast<std::size_t>(got));
-            c.hostname_read = text.substr(0, text.find('\n'));
-        }
-    }
+    c.has_init = session->exists("/sbin/init");
+    if (auto text = session->read_small("/etc/hostname", 255))
+        c.hostname_read = text->substr(0, text->find('\n'));
     // A shared root carries no per-node hostname (the node takes it from DHCP).
     c.hostname_ok = n.root == root_mode::shared || c.hostname_read == n.hostname;
     if (!c.has_init || !c.hostname_ok) {
