@@ -131,6 +131,13 @@ std::string find_program(const std::string& name) {
     return {};
 }
 
+// Ganesha's rpcbind gets a private tmpfs /run (so it never meets the host's rpcbind), which hides
+// anything under the host's /run from Ganesha.
+bool under_run(const std::filesystem::path& dir) {
+    const auto d = std::filesystem::absolute(dir).lexically_normal().string();
+    return d == "/run" || d.rfind("/run/", 0) == 0;
+}
+
 // Unmounts everything mounted at or below `dir` (deepest first): node roots are overlays, and a
 // crashed run may have left them. Returns how many it unmounted.
 int unmount_below(const std::filesystem::path& dir) {
@@ -318,12 +325,15 @@ int run(const options& o) {
 
     const std::string ganesha_bin = o.no_nfs ? "" : find_program("ganesha.nfsd");
     const std::string rpcbind_bin = o.no_nfs ? "" : find_program("rpcbind");
-    std::string no_nfs_reason = o.no_nfs ? "--no-nfs was given"
-                                : ganesha_bin.empty()
-                                    ? "ganesha.nfsd is not installed (apt-get install nfs-ganesha "
-                                      "nfs-ganesha-vfs rpcbind)"
-                                : rpcbind_bin.empty() ? "rpcbind is not installed"
-                                                      : "";
+    std::string no_nfs_reason =
+        o.no_nfs              ? "--no-nfs was given"
+        : ganesha_bin.empty() ? "ganesha.nfsd is not installed (apt-get install nfs-ganesha "
+                                "nfs-ganesha-vfs rpcbind)"
+        : rpcbind_bin.empty() ? "rpcbind is not installed"
+        : under_run(workdir)  ? "the work directory is under /run, which NFS-Ganesha's "
+                                "private /run (for its own rpcbind) hides; use another "
+                                "--workdir"
+                              : "";
 
     const int broken = o.broken >= 0 ? o.broken : (o.nodes >= 4 ? 4 : 0);
     auto plan = make_plan(o.nodes, broken, workdir);
@@ -368,6 +378,8 @@ int run(const options& o) {
         std::error_code rm_ec;
         std::filesystem::remove_all(workdir, rm_ec);
     };
+    std::printf("virtual rack: %d emulated Pis (namespaces %sp01..) on a bridge, server %s in %s\n",
+                o.nodes, ns_prefix, plan.server_ip.to_string().c_str(), server_ns().c_str());
     if (plan.nfs) {
         if (auto err = start_ganesha(plan, ganesha_bin, rpcbind_bin); !err.empty()) {
             std::fprintf(stderr, "netbootctl demo: NFS-Ganesha: %s\n", err.c_str());
@@ -382,8 +394,6 @@ int run(const options& o) {
                     no_nfs_reason.c_str());
     }
 
-    std::printf("virtual rack: %d emulated Pis (namespaces %sp01..) on a bridge, server %s in %s\n",
-                o.nodes, ns_prefix, plan.server_ip.to_string().c_str(), server_ns().c_str());
     const auto log = workdir / "netbootd.log";
     const pid_t daemon =
         spawn_logged({"ip", "netns", "exec", server_ns(), netbootd_bin.string(), "--config",

@@ -18,7 +18,7 @@ struct options {
     int broken = -1;
     int timeout_s = 180;
     int stagger_ms = 1000;
-    std::string workdir = "/run/netbootd-demo";
+    std::string workdir = "/tmp/netbootd-demo";
 };
 
 int run(const options& o);

@@ -43,6 +43,37 @@ TEST(demo_setup, generated_config_passes_validation) {
     }
 }
 
+TEST(demo_setup, with_nfs_the_nodes_get_overlay_roots_served_by_ganesha) {
+    auto p = make_plan(6, 4, "/tmp/demo");
+    p.nfs = true;
+    registry r(parse_config(render_config(p), "demo.yaml"));
+    const auto& nfs = r.config().nfs;
+    EXPECT_EQ(nfs.backend, nfs_backend::ganesha);
+    EXPECT_EQ(nfs.exports_file, std::filesystem::path("/tmp/demo/ganesha/netbootd-exports.conf"));
+    EXPECT_EQ(nfs.ganesha_pid_file, std::filesystem::path("/tmp/demo/ganesha/ganesha.pid"));
+    for (const auto& n : r.nodes())
+        EXPECT_EQ(n.root, root_mode::overlay) << n.hostname;
+    const auto files = make_files(p);
+    auto find = [&](const std::string& path) -> const demo_file* {
+        for (const auto& f : files)
+            if (f.path == path)
+                return &f;
+        return nullptr;
+    };
+    ASSERT_NE(find("templates/root/etc/hostname"), nullptr);
+    EXPECT_EQ(find("templates/root/etc/hostname")->content, "{hostname}\n");
+    ASSERT_NE(find("ganesha/ganesha.conf"), nullptr);
+    EXPECT_THAT(find("ganesha/ganesha.conf")->content, HasSubstr("Bind_addr = 10.42.0.250;"));
+    EXPECT_THAT(find("ganesha/ganesha.conf")->content,
+                HasSubstr("%include \"/tmp/demo/ganesha/netbootd-exports.conf\""));
+
+    p.nfs = false;
+    registry without(parse_config(render_config(p), "demo.yaml"));
+    EXPECT_EQ(without.config().nfs.backend, nfs_backend::none);
+    for (const auto& n : without.nodes())
+        EXPECT_EQ(n.root, root_mode::shared) << n.hostname;
+}
+
 TEST(demo_setup, files_give_the_broken_node_a_missing_kernel) {
     auto p = make_plan(6, 4, "/run/x");
     auto files = make_files(p);
