@@ -344,7 +344,8 @@ void read_tftp(reader& r, const YAML::Node& n, tftp_section& t) {
 void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
     if (!r.check_map(n, "nfs",
                      {"backend", "base_root", "roots_dir", "content_dir", "templates_dir",
-                      "exports_file", "ganesha_pid_file", "shared_writable"}))
+                      "exports_file", "ganesha_pid_file", "shared_writable", "authorized_keys",
+                      "agent"}))
         return;
     set_if(n, "backend", s.backend, [&](auto& v) {
         return r.choice<nfs_backend>(v, "nfs.backend",
@@ -363,6 +364,9 @@ void read_nfs(reader& r, const YAML::Node& n, nfs_section& s) {
            [&](auto& v) { return r.path(v, "nfs.ganesha_pid_file"); });
     set_if(n, "shared_writable", s.shared_writable,
            [&](auto& v) { return r.boolean(v, "nfs.shared_writable"); });
+    if (auto v = n["authorized_keys"])
+        s.authorized_keys = r.path(v, "nfs.authorized_keys");
+    set_if(n, "agent", s.agent, [&](auto& v) { return r.boolean(v, "nfs.agent"); });
 }
 
 void read_api(reader& r, const YAML::Node& n, api_section& a) {

@@ -112,6 +112,10 @@ struct nfs_section {
     std::filesystem::path ganesha_pid_file = "/run/ganesha/ganesha.pid";
     /// Export the base read-write to shared nodes (default read-only, with tmpfs in fstab).
     bool shared_writable = false;
+    /// Public keys rendered into roots as {ssh_authorized_keys} (root/.ssh/authorized_keys).
+    std::optional<std::filesystem::path> authorized_keys;
+    /// Install the node agent (script, unit, enabled) into every root it renders.
+    bool agent = true;
 };
 
 struct api_section {

@@ -33,6 +33,12 @@ template_vars base_vars(const cluster_config& cfg, bool shared) {
                                               : cfg.cluster.ntp.front().to_string();
     v["domain"] = cfg.cluster.domain;
     v["tmpfs_mounts"] = shared ? shared_tmpfs_mounts() : std::string();
+    // The agent reaches the API on the server's cluster address, whatever api.listen binds.
+    const auto& listen = cfg.api.listen;
+    const auto colon = listen.rfind(':');
+    v["api_url"] = fmt::format("http://{}:{}", cfg.cluster.server_ip.to_string(),
+                               colon == std::string::npos ? "8067" : listen.substr(colon + 1));
+    v["ssh_authorized_keys"] = std::string();
     if (shared)
         v["nfs_root"] = cfg.nfs.base_root.string();
     return v;
@@ -111,7 +117,8 @@ tl::expected<void, std::string> write_one(int root_fd, const fs::path& root,
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         int next = ::openat(dir.fd, parts[i].c_str(), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0 && errno == ENOENT) {
-            if (::mkdirat(dir.fd, parts[i].c_str(), 0755) != 0 && errno != EEXIST)
+            const mode_t mode = parts[i] == ".ssh" ? 0700 : 0755;
+            if (::mkdirat(dir.fd, parts[i].c_str(), mode) != 0 && errno != EEXIST)
                 return tl::make_unexpected(
                     fmt::format("mkdir {}: {}", (root / parts[i]).string(), std::strerror(errno)));
             next = ::openat(dir.fd, parts[i].c_str(), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -125,6 +132,16 @@ tl::expected<void, std::string> write_one(int root_fd, const fs::path& root,
     const auto& name = parts.back();
     const auto tmp = name + ".netbootd-tmp";
     ::unlinkat(dir.fd, tmp.c_str(), 0);
+    if (!f.link_target.empty()) {
+        if (::symlinkat(f.link_target.c_str(), dir.fd, tmp.c_str()) != 0 ||
+            ::renameat(dir.fd, tmp.c_str(), dir.fd, name.c_str()) != 0) {
+            const int e = errno;
+            ::unlinkat(dir.fd, tmp.c_str(), 0);
+            return tl::make_unexpected(
+                fmt::format("symlink {}: {}", (root / f.path).string(), std::strerror(e)));
+        }
+        return {};
+    }
     fd_guard out{::openat(dir.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                           static_cast<mode_t>(f.mode))};
     if (out.fd < 0)

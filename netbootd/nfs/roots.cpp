@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
 
+#include "netbootd/nfs/agent.hpp"
 #include "netbootd/nfs/render.hpp"
 
 namespace netbootd::nfs {
@@ -357,24 +360,43 @@ tl::expected<void, std::string> root_manager::create_clone(const node& n, const 
 
 std::vector<std::string> root_manager::per_node_paths(const node& n) const {
     std::vector<std::string> out;
-    if (cfg_.nfs.templates_dir.empty())
-        return out;
-    auto files = render_tree(cfg_.nfs.templates_dir, node_vars(cfg_, n), true);
-    if (files)
-        for (const auto& f : *files)
+    if (!cfg_.nfs.templates_dir.empty()) {
+        auto vars = node_vars(cfg_, n);
+        vars["ssh_authorized_keys"] = std::string();
+        if (auto files = render_tree(cfg_.nfs.templates_dir, vars, true))
+            for (const auto& f : *files)
+                out.push_back("/" + f.path.string());
+    }
+    if (cfg_.nfs.agent)
+        for (const auto& f : agent_files())
             out.push_back("/" + f.path.string());
     return out;
 }
 
 tl::expected<void, std::string> root_manager::render(const node& n) {
-    if (cfg_.nfs.templates_dir.empty())
-        return {};
-    std::vector<std::string> skipped;
     const bool shared = n.root == root_mode::shared;
-    auto files = shared ? render_tree(cfg_.nfs.templates_dir, base_vars(cfg_, true), true, &skipped)
-                        : render_tree(cfg_.nfs.templates_dir, node_vars(cfg_, n));
+    auto vars = shared ? base_vars(cfg_, true) : node_vars(cfg_, n);
+    if (cfg_.nfs.authorized_keys && !cfg_.nfs.authorized_keys->empty()) {
+        std::ifstream in(*cfg_.nfs.authorized_keys, std::ios::binary);
+        if (!in)
+            return fail(n, "render",
+                        fmt::format("nfs.authorized_keys: cannot read {}",
+                                    cfg_.nfs.authorized_keys->string()));
+        std::stringstream keys;
+        keys << in.rdbuf();
+        vars["ssh_authorized_keys"] = keys.str();
+    }
+    std::vector<std::string> skipped;
+    tl::expected<std::vector<rendered_file>, std::string> files;
+    if (!cfg_.nfs.templates_dir.empty())
+        files = render_tree(cfg_.nfs.templates_dir, vars, shared, &skipped);
     if (!files)
         return fail(n, "render", files.error());
+    if (cfg_.nfs.agent)
+        for (auto& f : agent_files())
+            files->push_back(std::move(f));
+    if (files->empty())
+        return {};
     auto root = node_root_path(cfg_, n);
     if (!root)
         return fail(n, "render", root.error());

@@ -79,6 +79,7 @@ nfs:
   roots_dir: $srv/roots
   content_dir: $srv/nodes
   templates_dir: $NETBOOTD_SOURCE_DIR/rootfs-templates/root
+  authorized_keys: $work/admin_keys
 defaults: { ip: "10.42.0.{position}", root: overlay }
 nodes:
   - { position: 1, mac: "b8:27:eb:00:00:01", root: shared }
@@ -87,6 +88,7 @@ nodes:
   - { position: 4, mac: "b8:27:eb:00:00:04" }
 YAML
 export NETBOOTD_CONFIG="$work/cluster.yaml"
+printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest admin@rack\n' >"$work/admin_keys"
 
 # --- import ---------------------------------------------------------------------------------
 out=$("$ctl" root import "$img" 2>"$work/import.err")
@@ -134,6 +136,13 @@ eq "node02 hostname rendered" "node02" "$(cat "$srv/roots/node02/etc/hostname")"
 eq "base hostname untouched" "raspberrypi" "$(cat "$srv/roots/base/etc/hostname")"
 check "node02 fstab has no tmpfs (writable root)" bash -c "! grep -q tmpfs '$srv/roots/node02/etc/fstab'"
 check "content dir created" test -d "$srv/nodes/node02"
+eq "node02 authorized_keys rendered from nfs.authorized_keys" "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest admin@rack" "$(cat "$srv/roots/node02/root/.ssh/authorized_keys")"
+eq "node02 /root/.ssh is 0700" "700" "$(stat -c %a "$srv/roots/node02/root/.ssh")"
+check "node02 has the node agent, executable" test -x "$srv/roots/node02/usr/local/sbin/netbootd-agent"
+check "... identical to agents/netbootd-agent" cmp -s "$srv/roots/node02/usr/local/sbin/netbootd-agent" "$NETBOOTD_SOURCE_DIR/agents/netbootd-agent"
+eq "... its unit enabled for multi-user.target" "../netbootd-agent.service" "$(readlink "$srv/roots/node02/etc/systemd/system/multi-user.target.wants/netbootd-agent.service")"
+check "... and told where to report" grep -qx 'NETBOOTD_URL=http://10.42.0.250:8067' "$srv/roots/node02/etc/default/netbootd-agent"
+check "the base did not get node02's agent files" test ! -e "$srv/roots/base/usr/local/sbin/netbootd-agent"
 "$ctl" root prepare all >"$work/prep.out" 2>&1
 eq "prepare all" 0 "$?"
 check "clone node03 is a real directory" bash -c "test -x '$srv/roots/node03/sbin/init' && ! grep -q ' $srv/roots/node03 ' /proc/self/mountinfo"

@@ -127,3 +127,40 @@ TEST(nfs_render, creates_missing_directories_with_mode) {
     ASSERT_EQ(::stat((t.path / "etc/systemd/x.conf").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
+
+TEST(nfs_render, agent_settings_and_authorized_keys_templates) {
+    auto cfg = test::make_config("/srv/t");
+    cfg.api.listen = "127.0.0.1:9123";
+    auto vars = node_vars(cfg, cfg.nodes[1]);
+    EXPECT_EQ(std::get<std::string>(vars["api_url"]), "http://10.42.0.250:9123")
+        << "the node reaches the API on the server's cluster address";
+    vars["ssh_authorized_keys"] = std::string("ssh-ed25519 AAAAC3Nza admin@rack\n");
+    auto files = render_tree(cfg.nfs.templates_dir, vars);
+    ASSERT_TRUE(files) << files.error();
+    ASSERT_NE(find(*files, "etc/default/netbootd-agent"), nullptr);
+    EXPECT_NE(find(*files, "etc/default/netbootd-agent")
+                  ->content.find("NETBOOTD_URL=http://10.42.0.250:9123\n"),
+              std::string::npos);
+    ASSERT_NE(find(*files, "root/.ssh/authorized_keys"), nullptr);
+    EXPECT_EQ(find(*files, "root/.ssh/authorized_keys")->content,
+              "ssh-ed25519 AAAAC3Nza admin@rack\n");
+}
+
+TEST(nfs_render, ssh_directories_are_private_and_links_are_written_as_links) {
+    tmpdir t;
+    ASSERT_TRUE(write_into_root(
+        t.path, {{"root/.ssh/authorized_keys", "k\n", std::filesystem::perms(0600)}}));
+    struct stat st;
+    ASSERT_EQ(::stat((t.path / "root/.ssh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::stat((t.path / "root").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+
+    // A link replaces whatever is there (a file the node made), and is never followed.
+    std::filesystem::create_directories(t.path / "etc/wants");
+    std::ofstream(t.path / "etc/wants/unit") << "node's own file";
+    ASSERT_TRUE(
+        write_into_root(t.path, {{"etc/wants/unit", {}, std::filesystem::perms(0777), "../unit"}}));
+    EXPECT_TRUE(std::filesystem::is_symlink(t.path / "etc/wants/unit"));
+    EXPECT_EQ(std::filesystem::read_symlink(t.path / "etc/wants/unit"), "../unit");
+}
