@@ -6,6 +6,8 @@
 #   RUNS=5 NODES=30 STORM_RUNS=1 sudo bench/tftp.sh
 #   ONLY="netbootd dnsmasq200" SKIP_SINGLE=1 ...   # a subset of servers / the storm only
 #   PERF_RECORD=/tmp/prof ...                       # perf record -g each server during its storm
+#   NETBOOTD_B=/tmp/old/netbootd ...                # A/B: a second netbootd ("netbootd-b") in the
+#   NETBOOTD_B_ENV="NETBOOTD_TFTP_DATA_THREADS=1"   # same run, another binary and/or environment
 #
 # Rows:
 #   single client, 3 MiB and 8 MiB, blksize 512 and 1468 (busybox tftp), 1468 + windowsize 8
@@ -47,12 +49,18 @@ fi
 # Each server has its own namespace and address on the same bridge, so they can run side by side and
 # the measurements can be interleaved (this machine is shared: load moves over a run, and a
 # server measured later than another would see different conditions).
-declare -A HOST=([netbootd]=s-netbootd [dnsmasq50]=s-dnsmasq [dnsmasq200]=s-dnsmasq [tftpd-hpa]=s-hpa [atftpd]=s-atftpd)
-declare -A ADDR=([netbootd]=10.42.0.250 [dnsmasq50]=10.42.0.251 [dnsmasq200]=10.42.0.251 [tftpd-hpa]=10.42.0.252 [atftpd]=10.42.0.253)
+declare -A HOST=([netbootd-b]=s-netbootd-b [netbootd]=s-netbootd [dnsmasq50]=s-dnsmasq [dnsmasq200]=s-dnsmasq [tftpd-hpa]=s-hpa [atftpd]=s-atftpd)
+declare -A ADDR=([netbootd-b]=10.42.0.254 [netbootd]=10.42.0.250 [dnsmasq50]=10.42.0.251 [dnsmasq200]=10.42.0.251 [tftpd-hpa]=10.42.0.252 [atftpd]=10.42.0.253)
 lab_host s-netbootd 10.42.0.250/24
 lab_host s-dnsmasq 10.42.0.251/24
 lab_host s-hpa 10.42.0.252/24
 lab_host s-atftpd 10.42.0.253/24
+NETBOOTD_B=${NETBOOTD_B:-}
+NETBOOTD_B_ENV=${NETBOOTD_B_ENV:-}
+if [ -n "$NETBOOTD_B$NETBOOTD_B_ENV" ]; then
+    NETBOOTD_B=${NETBOOTD_B:-$NETBOOTD}
+    lab_host s-netbootd-b 10.42.0.254/24
+fi
 lab_host solo 10.42.0.200/24
 for i in $(seq 1 "$NODES"); do lab_host "n$i" "10.42.0.$i/24"; done
 
@@ -107,6 +115,7 @@ start_server() { # NAME [perf]: with "perf", the server runs under `perf stat -e
     # PERF_RECORD=DIR: profile the storm instead (perf record -g), for finding where CPU goes.
     [ "${2:-}" = perf ] && [ -n "${PERF_RECORD:-}" ] && PERF=(perf record -F 1999 -g -o "$PERF_RECORD/perf-$1.data" --)
     case $1 in
+    netbootd-b) lab_bg "$h" "$log" env $NETBOOTD_B_ENV "${PERF[@]}" "$NETBOOTD_B" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}"; SPID[$1]=$LAB_LAST_PID ;;
     netbootd) lab_bg "$h" "$log" "${PERF[@]}" ${NETBOOTD_NICE:+nice -n "$NETBOOTD_NICE"} "$NETBOOTD" --config "$LAB_DIR/netbootd.yaml" --log-level "${NETBOOTD_LOG_LEVEL:-warn}"; SPID[$1]=$LAB_LAST_PID ;;
     dnsmasq50) lab_bg "$h" "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --user=root --group=root --pid-file= --log-facility=/dev/null; SPID[$1]=$LAB_LAST_PID ;;
     dnsmasq200) lab_bg "$h" "$log" "${PERF[@]}" "$DNSMASQ" -k --port=0 --enable-tftp --tftp-root="$data" --tftp-max=200 --user=root --group=root --pid-file= --log-facility=/dev/null; SPID[$1]=$LAB_LAST_PID ;;
@@ -195,6 +204,7 @@ storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
 SERVERS="netbootd dnsmasq200 tftpd-hpa"
 [ -n "$ATFTPD" ] && SERVERS="$SERVERS atftpd"
 STORM_SERVERS="netbootd dnsmasq50 dnsmasq200 tftpd-hpa"
+if [ -n "$NETBOOTD_B" ]; then SERVERS="netbootd netbootd-b ${SERVERS#netbootd }"; STORM_SERVERS="netbootd netbootd-b ${STORM_SERVERS#netbootd }"; fi
 [ -n "$ATFTPD" ] && STORM_SERVERS="$STORM_SERVERS atftpd"
 # ONLY="netbootd dnsmasq200" limits both lists; SKIP_SINGLE=1 runs the storm only.
 if [ -n "${ONLY:-}" ]; then
@@ -256,7 +266,7 @@ for f in file3m file8m; do
         for srv in $SERVERS; do
             v=${R[$srv,$f,$m]}
             printf '%12s' "$v"
-            if [ "$srv" != netbootd ] && [ "$v" != FAIL ]; then best=$(awk -v a="$best" -v b="$v" 'BEGIN{print (b > a ? b : a)}'); fi
+            if [[ "$srv" != netbootd* ]] && [ "$v" != FAIL ]; then best=$(awk -v a="$best" -v b="$v" 'BEGIN{print (b > a ? b : a)}'); fi
         done
         awk -v n="${R[netbootd,$f,$m]}" -v b="$best" 'BEGIN{if (b > 0 && n + 0 > 0) printf "%9.2fx\n", n / b; else print "        -"}'
     done

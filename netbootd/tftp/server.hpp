@@ -1,6 +1,7 @@
-// The TFTP service: Boost.Asio I/O only. One receive loop on the listen port hands each read
-// request to its own coroutine with its own ephemeral, connected socket; the codec, negotiation,
-// resolver and transfer state machine do the deciding.
+// The TFTP service: Boost.Asio I/O only. The receive loop on the listen port resolves each read
+// request and hands the transfer to a data-path thread, whose one socket serves all its transfers
+// (demultiplexed by client address and port, ACKs in recvmmsg batches, DATA in sendmmsg batches);
+// the codec, negotiation, resolver and transfer state machine do the deciding.
 #pragma once
 
 #include <memory>

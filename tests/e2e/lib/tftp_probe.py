@@ -84,21 +84,43 @@ if d1:
 s.close()
 
 # 3. A retransmitted RRQ from the same port is not a new transfer (busybox re-sends after 100 ms).
+# A second transfer would send its own DATA 1 at once; the one transfer re-sends DATA 1 only after
+# its 1 s timeout, so within 0.6 s exactly one DATA 1 may arrive. (All transfers share one server
+# port, so the server port cannot tell transfers apart; the count of DATA 1 can.)
 s = sock(0.6)
 s.sendto(rrq(fname), (server, 69))
 s.sendto(rrq(fname), (server, 69))
-ports = set()
+firsts, peer_port = 0, None
 while True:
     p, peer = recv(s)
     if p is None:
         break
-    ports.add(peer[1])
-check("duplicate RRQ from one port: one transfer", len(ports) == 1, "server ports %s" % sorted(ports))
-if ports:
-    s.sendto(EARLY, (server, ports.pop()))
+    if p[:4] == b"\0\3\0\1":
+        firsts += 1
+        peer_port = peer[1]
+check("duplicate RRQ from one port: one transfer", firsts == 1, "%d DATA 1 received" % firsts)
+if peer_port:
+    s.sendto(EARLY, (server, peer_port))
 s.close()
 
-# 4. The RRQ race: two RRQs for the same file from two ports run side by side to the end.
+# 4. A packet from an address and port with no transfer, on the transfer port, gets ERROR 5
+# "Unknown transfer ID" (RFC 1350) and does not disturb the transfer it was aimed at.
+a, stranger = sock(), sock(1.0)
+a.sendto(rrq(fname, [("blksize", "1468")]), (server, 69))
+p, peer = recv(a)
+check("unknown TID: transfer answers with OACK", p is not None and p[:2] == b"\0\6")
+if p:
+    stranger.sendto(ack(0), peer)
+    e, _ = recv(stranger)
+    check("unknown TID: stranger gets ERROR 5", e is not None and e[:4] == b"\0\5\0\5", repr(e[:24] if e else None))
+    a.sendto(ack(0), peer)
+    d, _ = recv(a)
+    check("unknown TID: the real transfer goes on (DATA 1)", d is not None and d[:4] == b"\0\3\0\1")
+    a.sendto(EARLY, peer)
+a.close()
+stranger.close()
+
+# 5. The RRQ race: two RRQs for the same file from two ports run side by side to the end.
 a, b = sock(), sock()
 a.sendto(rrq(fname, [("blksize", "1468")]), (server, 69))
 b.sendto(rrq(fname, [("blksize", "1468")]), (server, 69))
