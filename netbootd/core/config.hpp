@@ -92,6 +92,8 @@ struct tftp_section {
     int max_windowsize = 16;
     int max_transfers = 1000;
     int max_transfers_per_client = 16;
+    /// Threads (each with one data socket) that carry the transfers' DATA/ACK traffic.
+    int data_threads = 16;
     std::uint16_t port = 69;
 };
 

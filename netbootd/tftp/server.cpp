@@ -678,14 +678,15 @@ class worker {
 /// thread (waking the receiver); with several threads the scheduler keeps each sender next to the
 /// clients it wakes and spreads that work over every core. Measured on the 2-core reference
 /// machine (bench/tftp.sh, 60-node storm): 2 threads 16.5 s, 8 threads 13.0 s, 16 threads 12.7 s.
-/// NETBOOTD_TFTP_DATA_THREADS (1-64) overrides the count, for benchmarks and diagnosis.
-unsigned data_threads() {
+/// The count is `tftp.data_threads`; NETBOOTD_TFTP_DATA_THREADS (1-64) overrides it, for
+/// benchmarks and diagnosis.
+unsigned data_threads(const tftp_section& t) {
     if (const char* env = std::getenv("NETBOOTD_TFTP_DATA_THREADS")) {
         const auto v = std::strtoul(env, nullptr, 10);
         if (v >= 1 && v <= 64)
             return static_cast<unsigned>(v);
     }
-    return 16;
+    return static_cast<unsigned>(std::clamp(t.data_threads, 1, 64));
 }
 
 class server final : public netbootd::service {
@@ -711,7 +712,8 @@ class server final : public netbootd::service {
                 fmt::format("tftp: bind 0.0.0.0:{}: {}", t.port, ec.message()));
         stopping_ = false;
         std::string ports;
-        for (unsigned i = 0; i < data_threads(); ++i) {
+        const unsigned threads = data_threads(t);
+        for (unsigned i = 0; i < threads; ++i) {
             auto w =
                 std::make_unique<worker>(ctx_.io, [this](report r) { on_report(std::move(r)); });
             w->start();
