@@ -22,6 +22,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 source "$src/tests/e2e/lib/lab.sh"
+source "$here/lib/storm.sh"
 lab_require_root
 
 RUNS=${RUNS:-3}
@@ -62,7 +63,7 @@ if [ -n "$NETBOOTD_B$NETBOOTD_B_ENV" ]; then
     lab_host s-netbootd-b 10.42.0.254/24
 fi
 lab_host solo 10.42.0.200/24
-for i in $(seq 1 "$NODES"); do lab_host "n$i" "10.42.0.$i/24"; done
+storm_hosts "$NODES"
 
 data=$LAB_DIR/data
 out=$LAB_DIR/out
@@ -70,17 +71,8 @@ mkdir -p "$data" "$out" "$LAB_DIR/state"
 chmod 755 "$LAB_DIR" "$data"
 head -c $((3 << 20)) /dev/urandom >"$data/file3m"
 head -c $((8 << 20)) /dev/urandom >"$data/file8m"
-# A Pi 4 boot set with realistic sizes (10.7 MB).
-head -c 2134 /dev/urandom >"$data/config.txt"
-head -c 2300000 /dev/urandom >"$data/start4.elf"
-head -c 5399 /dev/urandom >"$data/fixup4.dat"
-head -c 52593 /dev/urandom >"$data/bcm2711-rpi-4-b.dtb"
-head -c 150 /dev/urandom >"$data/cmdline.txt"
-head -c 8298000 /dev/urandom >"$data/kernel8.img"
-BOOTSET="config.txt start4.elf fixup4.dat bcm2711-rpi-4-b.dtb cmdline.txt kernel8.img"
-SETBYTES=0
-for f in $BOOTSET; do SETBYTES=$((SETBYTES + $(stat -c %s "$data/$f"))); done
 chmod 644 "$data"/*
+storm_bootset "$data" # the Pi 4 boot set (10.7 MB): BOOTSET, SETBYTES
 
 cat >"$LAB_DIR/netbootd.yaml" <<YAML
 cluster:
@@ -168,33 +160,14 @@ row_median() { # SERVER FILE MODE -> median of the values collected in $out/sing
 }
 
 storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
-    local i t0 t1 srv=$1 pids=() S=${ADDR[$1]}
-    rm -rf "$out/storm" && mkdir -p "$out/storm"
+    local t0 t1 srv=$1
     start_server "$srv" perf
     t0=$(date +%s%N)
-    for i in $(seq 1 "$NODES"); do
-        ip netns exec "$(lab_ns "n$i")" bash -c '
-            d=$1; S=$2; shift 2; s=$(date +%s%N); ok=1
-            for f in "$@"; do timeout 120 busybox tftp -g -r "$f" -l "$d.$f" "$S" >/dev/null 2>&1 || ok=0; done
-            e=$(date +%s%N); echo "$(( (e - s) / 1000000 )) $ok" >"$d.result"' _ "$out/storm/n$i" $S $BOOTSET &
-        pids+=($!)
-    done
-    wait "${pids[@]}"
+    storm_clients "${ADDR[$srv]}" "$out/storm" "$NODES"
     t1=$(date +%s%N)
     stop_server "$srv"
-    local okn=0 f
-    for i in $(seq 1 "$NODES"); do
-        read -r ms ok <"$out/storm/n$i.result" || continue
-        if [ "$ok" = 1 ]; then
-            for f in $BOOTSET; do cmp -s "$out/storm/n$i.$f" "$data/$f" || ok=0; done
-        fi
-        [ "$ok" = 1 ] && okn=$((okn + 1))
-        echo "$ms" >>"$out/storm/times"
-    done
-    local p50 p95 mx
-    p50=$(sort -n "$out/storm/times" | awk '{a[NR]=$1} END{print a[int(NR*0.50+0.5)]/1000}')
-    p95=$(sort -n "$out/storm/times" | awk '{a[NR]=$1} END{i=int(NR*0.95+0.5); if(i<1)i=1; print a[i]/1000}')
-    mx=$(sort -n "$out/storm/times" | tail -1 | awk '{print $1/1000}')
+    local p50 p95 mx okn
+    read -r p50 p95 mx okn < <(storm_summary "$out/storm" "$NODES" "$data")
     awk -v w=$((t1 - t0)) -v p50="$p50" -v p95="$p95" -v mx="$mx" -v ok=$okn -v cpu="$(cpu_seconds "$srv")" \
         -v gb="$(awk -v n=$okn -v b=$SETBYTES 'BEGIN{print n * b / 1e9}')" \
         'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - -", w / 1e9, p50, p95, mx, ok;

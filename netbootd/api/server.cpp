@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -352,22 +353,57 @@ awaitable<void> server::state::stream(std::shared_ptr<connection<Socket>> c,
                        "X-Accel-Buffering: no\r\nServer: netbootd/" NETBOOTD_VERSION
                        "\r\n\r\nretry: 2000\n: connected\n\n";
     std::uint64_t last_sent = q.after_seq;
-    if (q.after_seq > 0) {
-        event_filter f;
-        f.kind = q.kind;
-        f.after_seq = q.after_seq;
-        for (const auto& e : bus.recent(f, 1000))
-            if (r.stream_matches(q, e)) {
-                head += sse_frame(e);
-                last_sent = e.seq;
-            }
-    }
     c->set_deadline(lim.io_timeout);
     co_await asio::async_write(c->sock, asio::buffer(head),
                                asio::redirect_error(use_awaitable, ec));
     if (ec)
         co_return;
     c->no_deadline();
+
+    if (q.after_seq > 0) {
+        // Resuming: everything after the client's seq that the ring still holds, oldest first, a
+        // page per write, until the ring has nothing newer. (Taking only the newest N here would
+        // silently skip the oldest missed events, e.g. for a client that was dropped for being
+        // too slow, which is always thousands of events behind.) Live events queued meanwhile are
+        // skipped by seq; one that found the queue full is in the ring, which the next page reads,
+        // so a full queue while catching up loses nothing.
+        event_filter f;
+        f.kind = q.kind;
+        f.after_seq = q.after_seq;
+        constexpr std::size_t page_size = 256;
+        // Bounded: a client that cannot keep up with the ring hits the write timeout first.
+        for (std::size_t pages = 0; pages < (1u << 20) && !c->closed; ++pages) {
+            c->overflow = false;
+            std::string out;
+            const auto first = bus.first_seq();
+            if (first > f.after_seq + 1) {
+                // Evicted from the ring: say so, rather than pretend the stream is complete.
+                out += fmt::format(": events {}-{} are no longer in memory (GET /api/v1/events "
+                                   "reads the on-disk log)\n\n",
+                                   f.after_seq + 1, first - 1);
+                f.after_seq = first - 1;
+            }
+            auto page = bus.after(f, page_size);
+            if (page.empty() && out.empty())
+                break;
+            for (const auto& e : page) {
+                if (r.stream_matches(q, e))
+                    out += sse_frame(e);
+                f.after_seq = e.seq;
+            }
+            last_sent = std::max(last_sent, f.after_seq);
+            while (!c->queue.empty() && c->queue.front().first <= last_sent)
+                c->queue.pop_front();
+            if (out.empty())
+                continue;
+            c->set_deadline(lim.io_timeout);
+            co_await asio::async_write(c->sock, asio::buffer(out),
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec)
+                co_return;
+            c->no_deadline();
+        }
+    }
 
     while (!c->closed) {
         if (c->overflow) {

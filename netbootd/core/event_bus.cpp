@@ -82,6 +82,25 @@ std::vector<event> event_bus::recent(const event_filter& f, std::size_t limit) c
     return out;
 }
 
+std::vector<event> event_bus::after(const event_filter& f, std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<event> out;
+    if (ring_.empty() || limit == 0)
+        return out;
+    // Seqs in the ring are consecutive, so the first candidate is found by arithmetic.
+    const auto front = ring_.front().seq;
+    std::size_t i = f.after_seq >= front ? static_cast<std::size_t>(f.after_seq - front + 1) : 0;
+    for (; i < ring_.size() && out.size() < limit; ++i)
+        if (f.matches(ring_[i]))
+            out.push_back(ring_[i]);
+    return out;
+}
+
+std::uint64_t event_bus::first_seq() const {
+    std::lock_guard lock(mu_);
+    return ring_.empty() ? 0 : ring_.front().seq;
+}
+
 std::map<std::string, std::uint64_t> event_bus::counts() const {
     std::lock_guard lock(mu_);
     return {counts_.begin(), counts_.end()};

@@ -52,6 +52,11 @@ class event_bus {
 
     /// The newest `limit` retained events that match, oldest first.
     std::vector<event> recent(const event_filter& f, std::size_t limit) const;
+    /// The oldest `limit` retained events that match (seq > f.after_seq), oldest first: forward
+    /// paging, e.g. an event stream catching up from a Last-Event-ID.
+    std::vector<event> after(const event_filter& f, std::size_t limit) const;
+    /// The seq of the oldest retained event; 0 when none is.
+    std::uint64_t first_seq() const;
     /// Events published so far, per kind.
     std::map<std::string, std::uint64_t> counts() const;
     std::uint64_t last_seq() const;

@@ -33,6 +33,10 @@ std::optional<event> event_from_json(const nlohmann::json& j) {
         e.kind = j["kind"].get<std::string>();
         e.time = std::chrono::system_clock::time_point(
             std::chrono::milliseconds(j["time_ms"].get<std::int64_t>()));
+        // Records written since time_us exists keep the full precision.
+        if (j.contains("time_us") && j["time_us"].is_number_integer())
+            e.time = std::chrono::system_clock::time_point(
+                std::chrono::microseconds(j["time_us"].get<std::int64_t>()));
         if (j.contains("seq") && j["seq"].is_number_unsigned())
             e.seq = j["seq"].get<std::uint64_t>();
         if (j.contains("source") && j["source"].is_string())

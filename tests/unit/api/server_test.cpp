@@ -277,6 +277,37 @@ TEST(server, sse_resumes_after_last_event_id) {
     EXPECT_EQ(evs[1]["seq"], 5);
 }
 
+TEST(server, sse_resume_far_behind_sends_every_missed_event_oldest_first) {
+    // A client dropped for being slow is thousands of events behind when it comes back; the
+    // resume must not skip the oldest of them.
+    live_server s;
+    for (int i = 0; i < 3000; ++i)
+        s.f.publish(1 + i % 3, "tftp.sent", {{"i", i}});
+    auto sock = s.connect();
+    asio::write(sock, asio::buffer(std::string("GET /api/v1/events/stream HTTP/1.1\r\n"
+                                               "Host: x\r\nLast-Event-ID: 10\r\n\r\n")));
+    std::string raw;
+    char buf[65536];
+    boost::system::error_code ec;
+    while (raw.find("\nid: 3000\n") == std::string::npos) {
+        auto n = sock.read_some(asio::buffer(buf), ec);
+        ASSERT_FALSE(ec) << ec.message() << " after " << raw.size() << " bytes";
+        raw.append(buf, n);
+    }
+    s.f.publish(1, "tftp.rrq", {{"i", "live"}});
+    while (raw.find("\nid: 3001\n") == std::string::npos) {
+        auto n = sock.read_some(asio::buffer(buf), ec);
+        ASSERT_FALSE(ec) << ec.message();
+        raw.append(buf, n);
+    }
+    std::vector<std::uint64_t> ids;
+    for (std::size_t p = 0; (p = raw.find("\nid: ", p)) != std::string::npos; ++p)
+        ids.push_back(std::stoull(raw.substr(p + 5, 20)));
+    ASSERT_EQ(ids.size(), 2991u);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        ASSERT_EQ(ids[i], 11 + i);
+}
+
 TEST(server, sse_bad_filter_is_a_json_error) {
     live_server s;
     auto r = s.request("GET", "/api/v1/events/stream?node=nosuch");

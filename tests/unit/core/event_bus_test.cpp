@@ -59,6 +59,29 @@ TEST(event_bus, filters_by_node_kind_prefix_and_seq) {
     EXPECT_EQ(bus.recent(f, 1).back().position, 1) << "limit keeps the newest";
 }
 
+TEST(event_bus, after_pages_forward_from_the_oldest) {
+    event_bus bus(100);
+    EXPECT_TRUE(bus.after({}, 10).empty());
+    EXPECT_EQ(bus.first_seq(), 0u);
+    for (int i = 0; i < 150; ++i)
+        bus.publish(ev(i % 2 ? "tftp.sent" : "dhcp.ack", i));
+    EXPECT_EQ(bus.first_seq(), 51u) << "the ring keeps seq 51..150";
+    event_filter f;
+    f.after_seq = 10; // evicted: starts at the oldest retained
+    auto p = bus.after(f, 5);
+    ASSERT_EQ(p.size(), 5u);
+    EXPECT_EQ(p.front().seq, 51u);
+    EXPECT_EQ(p.back().seq, 55u);
+    f.after_seq = 120;
+    f.kind = "tftp.";
+    p = bus.after(f, 3);
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0].seq, 122u) << "odd positions are tftp.sent, seq = position + 1";
+    EXPECT_EQ(p[2].seq, 126u);
+    f.after_seq = 150;
+    EXPECT_TRUE(bus.after(f, 3).empty());
+}
+
 TEST(event_bus, subscribers_get_events_in_order_until_unsubscribed) {
     event_bus bus;
     std::vector<std::uint64_t> seen;
@@ -93,12 +116,14 @@ TEST(event, json_form) {
     e.mac = mac_address::parse("b8:27:eb:e2:47:cc");
     e.ip = ipv4_address::parse("10.42.0.2");
     e.fields = {{"file", "27e247cc/start.elf"}, {"expected", true}};
-    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123));
+    e.time = std::chrono::system_clock::time_point(std::chrono::microseconds(1700000000123456));
     auto j = to_json(e);
     EXPECT_EQ(j["kind"], "tftp.not_found");
     EXPECT_EQ(j["position"], 2);
     EXPECT_EQ(j["mac"], "b8:27:eb:e2:47:cc");
     EXPECT_EQ(j["time"], "2023-11-14T22:13:20.123Z");
+    EXPECT_EQ(j["time_ms"], 1700000000123);
+    EXPECT_EQ(j["time_us"], 1700000000123456);
     EXPECT_EQ(j["fields"]["expected"], true);
     EXPECT_EQ(to_line(e), "tftp.not_found pos=2 mac=b8:27:eb:e2:47:cc ip=10.42.0.2 expected=true "
                           "file=27e247cc/start.elf");

@@ -51,6 +51,20 @@ TEST(event_log, json_round_trip) {
     EXPECT_FALSE(event_from_json({{"kind", 5}}));
 }
 
+TEST(event_log, json_keeps_microseconds_and_reads_older_records) {
+    auto e = make(8, 3, "tftp.rrq");
+    e.time += std::chrono::microseconds(123456);
+    auto back = event_from_json(to_json(e));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->time, e.time);
+    // A record written before time_us existed: milliseconds only.
+    auto old = to_json(e);
+    old.erase("time_us");
+    back = event_from_json(old);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->time, e.time - std::chrono::microseconds(456));
+}
+
 TEST(event_log, appends_filters_and_limits) {
     temp_dir d;
     event_log log(d.path);
