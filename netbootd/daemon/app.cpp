@@ -1,6 +1,7 @@
 #include "netbootd/daemon/app.hpp"
 
 #include <csignal>
+#include <malloc.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -22,7 +23,11 @@ cluster_config load_validated_config(const std::filesystem::path& file) {
 namespace {
 
 registry_ptr load_registry(const std::filesystem::path& file) {
-    return std::make_shared<const netbootd::registry>(load_validated_config(file));
+    auto reg = std::make_shared<const netbootd::registry>(load_validated_config(file));
+    // Parsing a large cluster file leaves tens of MB of freed heap that glibc keeps (10,000 nodes:
+    // 59 MB resident, 14 MB after a trim; bench/api.sh); give it back after every (re)load.
+    ::malloc_trim(0);
+    return reg;
 }
 
 void ensure_state_dir(const cluster_config& cfg) {
