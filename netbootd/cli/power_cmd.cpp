@@ -182,16 +182,24 @@ void add_enroll_command(CLI::App& app, const power_cli_hooks& hooks) {
         auto reg = load_registry_or_report(st->cmd.config_path);
         if (!reg)
             throw exit_code{1};
+        // Through the daemon when it answers (its drivers act and its log records each switch),
+        // else with the cluster file's drivers.
+        std::unique_ptr<power::power_executor> exec;
+        if (hooks.daemon_executor)
+            exec = hooks.daemon_executor(st->cmd.config_path);
         power::driver_set drivers;
-        try {
-            drivers = power::make_drivers(reg->config());
-        } catch (const config_error& e) {
-            for (const auto& d : e.diagnostics())
-                std::fprintf(stderr, "%s\n", d.to_string().c_str());
-            throw exit_code{1};
+        if (!exec) {
+            try {
+                drivers = power::make_drivers(reg->config());
+            } catch (const config_error& e) {
+                for (const auto& d : e.diagnostics())
+                    std::fprintf(stderr, "%s\n", d.to_string().c_str());
+                throw exit_code{1};
+            }
+            exec = std::make_unique<power::driver_executor>(drivers);
         }
-        power::driver_executor exec(drivers);
-        const int code = run_enroll_command(st->cmd, *reg, exec, std::move(source), stdout, stderr);
+        const int code =
+            run_enroll_command(st->cmd, *reg, *exec, std::move(source), stdout, stderr);
         if (code != 0)
             throw exit_code{code};
     });
