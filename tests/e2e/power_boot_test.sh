@@ -144,6 +144,23 @@ busy=$( (events "$A/api.sock" power.on | sed 's/$/ on/'; first_of tftp. | sed 's
     sort -n | awk '$3 == "on" {if (n > m) m = n; n++} $3 == "tftp" {n--} END {print m + 0}')
 lab_check "never more than 3 nodes booting at once (at most $busy others at a power-on)" test "$busy" -le 2
 
+# The bound itself: no stagger, at most 2 booting; a power-on waits for a free slot.
+mark=$("$ctl" logs --json --limit 1 --api "unix:$A/api.sock" | jq -r '.seq')
+out=$(timeout 100 "$ctl" power cycle 1-6 --stagger 0s --max-parallel 2 --wait-for tftp --timeout 40s \
+    -c "$A/cluster.yaml" 2>&1)
+rc=$?
+echo "$out"
+lab_eq "power cycle 1-6 --max-parallel 2 exits 0" 0 "$rc"
+since() { awk -v m="$mark" '$1 > m'; }
+lab_eq "cycled in position order" "1 2 3 4 5 6 " \
+    "$(events "$A/api.sock" power.cycle | since | awk '{print $2}' | tr '\n' ' ')"
+busy=$( (events "$A/api.sock" power.cycle | since | sed 's/$/ on/'
+    events "$A/api.sock" tftp. | since | awk '!seen[$2]++' | sed 's/$/ tftp/') |
+    sort -n | tee "$d/cycle-timeline.txt" |
+    awk '$3 == "on" {if (n > m) m = n; n++} $3 == "tftp" {n--} END {print m + 0}')
+echo "cycle timeline (seq position what):" $(cat "$d/cycle-timeline.txt")
+lab_check "never more than 2 booting at once (at most $busy others at a power-on)" test "$busy" -le 1
+
 # A slot where nothing boots: reported as a timeout, exit 1.
 out=$(timeout 60 "$ctl" power on 7 --wait-for dhcp --timeout 2s -c "$A/cluster.yaml" 2>&1)
 rc=$?
