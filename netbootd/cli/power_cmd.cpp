@@ -148,6 +148,8 @@ int run_enroll_command(const enroll_command& cmd, const registry& reg, power::po
     }
     std::fprintf(out, "%d bound, %d empty, %d failed; inventory: %s\n", bound, empty, failed,
                  file.string().c_str());
+    if (bound > 0)
+        std::fprintf(out, "reload netbootd (systemctl reload netbootd, or SIGHUP) to serve them\n");
     return failed == 0 && empty == 0 ? 0 : 1;
 }
 
