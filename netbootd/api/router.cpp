@@ -284,9 +284,27 @@ http_response router::handle(const http_request& req) {
     } catch (...) {
         r = error(500, "internal error");
     }
-    if (d_.stats)
+    // A deferred answer is counted by the server once it is known.
+    if (d_.stats && !r.deferred)
         d_.stats->count_request(r.status);
     return r;
+}
+
+void router::set_power_hook(power_hook hook) {
+    if (!hook) {
+        d_.power = {};
+        return;
+    }
+    d_.power = [hook = std::move(hook), &holder = d_.registry](const power_request& r,
+                                                               const power_done& done) {
+        const auto reg = holder.get();
+        const node* n = reg->by_position(r.position);
+        if (!n) {
+            done(tl::unexpected(fmt::format("no node at position {}", r.position)));
+            return;
+        }
+        done(hook(*n, r.action));
+    };
 }
 
 http_response router::route(const http_request& req) {
@@ -332,6 +350,11 @@ http_response router::route(const http_request& req) {
         if (parts.size() == 2 && parts[1] == "stream")
             return error(400, "the event stream is served by the HTTP server only");
         return error(404, "no such endpoint");
+    }
+    if (parts[0] == "slots" && parts.size() == 3 && parts[2] == "power") {
+        if (!post)
+            return error(405, "use POST");
+        return slot_power(req, parts[1]);
     }
     if (parts[0] != "nodes")
         return error(404, fmt::format("no such endpoint: {}", std::string(path)));
@@ -519,24 +542,56 @@ http_response router::events_query(const std::map<std::string, std::string>& q) 
         200, {{"events", std::move(arr)}, {"source", source}, {"last_seq", d_.events.last_seq()}});
 }
 
-http_response router::node_power(const http_request& req, const node& n) {
+std::variant<std::string, http_response> router::power_action_of(const http_request& req) {
     if (auto denied = require_token(req))
         return *denied;
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("action") ||
         !body["action"].is_string())
         return error(400, "body must be JSON like {\"action\": \"on\"}");
-    const auto action = body["action"].get<std::string>();
+    auto action = body["action"].get<std::string>();
     if (action != "on" && action != "off" && action != "cycle" && action != "status")
         return error(400, "action must be on, off, cycle or status");
     if (!d_.power)
         return error(501, "power control is not available in this build");
+    return action;
+}
+
+http_response router::deferred_power(int position, const std::string& action) {
+    http_response r;
+    r.status = 202;
+    r.deferred = [hook = d_.power, position, action](std::function<void(http_response)> done) {
+        hook(power_request{position, action},
+             [done = std::move(done), position, action](tl::expected<json, std::string> res) {
+                 if (!res)
+                     done(error(502, res.error()));
+                 else
+                     done(json_response(
+                         200, {{"node", position}, {"action", action}, {"result", *res}}));
+             });
+    };
+    return r;
+}
+
+http_response router::node_power(const http_request& req, const node& n) {
+    auto action = power_action_of(req);
+    if (auto* refused = std::get_if<http_response>(&action))
+        return std::move(*refused);
     if (!n.power)
         return error(409, fmt::format("{} has no power binding in the cluster file", n.hostname));
-    auto r = d_.power(n, action);
-    if (!r)
-        return error(502, r.error());
-    return json_response(200, {{"node", n.position}, {"action", action}, {"result", *r}});
+    return deferred_power(n.position, std::get<std::string>(action));
+}
+
+http_response router::slot_power(const http_request& req, std::string_view position) {
+    int p = 0;
+    const auto [end, ec] = std::from_chars(position.data(), position.data() + position.size(), p);
+    if (ec != std::errc() || end != position.data() + position.size() || p < 1 || p > 1'000'000)
+        return error(
+            400, fmt::format("'{}' is not a rack position (1..1000000)", position.substr(0, 64)));
+    auto action = power_action_of(req);
+    if (auto* refused = std::get_if<http_response>(&action))
+        return std::move(*refused);
+    return deferred_power(p, std::get<std::string>(action));
 }
 
 http_response router::node_up(const http_request& req, const node& n) {

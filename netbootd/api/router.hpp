@@ -38,12 +38,27 @@ struct http_response {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    /// Set when the answer comes later (a power action runs on a worker thread): the server
+    /// calls it with a function taking the final response. That function may be called from
+    /// any thread, exactly once; the server then writes the response on its io_context.
+    std::function<void(std::function<void(http_response)>)> deferred;
 };
 
-/// The power action hook the lead connects to netbootd/power: (node, "on"|"off"|"cycle"|
-/// "status") -> JSON result or an error message. Unset: the endpoint answers 501.
+/// A synchronous power hook: (node, "on"|"off"|"cycle"|"status") -> JSON result or an error
+/// message (tests, simple embedders). Unset: the endpoint answers 501.
 using power_hook =
     std::function<tl::expected<nlohmann::json, std::string>(const node&, const std::string&)>;
+
+/// What the power endpoints ask the power module: the rack position (a configured node's, or
+/// an empty slot's for enrollment) and the action.
+struct power_request {
+    int position = 0;
+    std::string action;
+};
+using power_done = std::function<void(tl::expected<nlohmann::json, std::string>)>;
+/// The daemon's power hook: starts the action and calls `done` exactly once, from any thread,
+/// when it finished. The HTTP server answers the request then, without blocking its loop.
+using async_power_hook = std::function<void(const power_request&, power_done)>;
 
 /// What an event stream (SSE) subscriber asked for.
 struct stream_query {
@@ -62,7 +77,7 @@ struct router_deps {
     diag::event_log* log = nullptr;
     metrics* stats = nullptr;
     authenticator auth;
-    power_hook power;
+    async_power_hook power;
     std::function<std::chrono::system_clock::time_point()> clock = [] {
         return std::chrono::system_clock::now();
     };
@@ -81,7 +96,9 @@ class router {
     std::variant<stream_query, http_response> open_stream(const http_request& req) const;
     static bool is_stream(const http_request& req);
     /// Connects (or replaces) the power hook; call from the io thread or before serving.
-    void set_power_hook(power_hook hook) { d_.power = std::move(hook); }
+    void set_power_hook(async_power_hook hook) { d_.power = std::move(hook); }
+    /// A synchronous hook, answered in place (the node is looked up by position).
+    void set_power_hook(power_hook hook);
     /// Does the event belong in this stream (node attribution via the tracker)?
     bool stream_matches(const stream_query& q, const event& e) const;
 
@@ -95,6 +112,12 @@ class router {
     http_response node_diagnosis(const node& n);
     http_response events_query(const std::map<std::string, std::string>& q);
     http_response node_power(const http_request& req, const node& n);
+    /// POST /api/v1/slots/{position}/power: a rack position whether or not a node is bound
+    /// to it (enrollment powers empty slots through `defaults.power`).
+    http_response slot_power(const http_request& req, std::string_view position);
+    /// Checks the token and the body; the action, or the error response.
+    std::variant<std::string, http_response> power_action_of(const http_request& req);
+    http_response deferred_power(int position, const std::string& action);
     http_response node_up(const http_request& req, const node& n);
     http_response metrics_text();
     nlohmann::json node_json(const node& n, const diag::node_state& s, bool with_diagnosis);

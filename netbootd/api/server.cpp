@@ -280,6 +280,26 @@ awaitable<void> server::state::session(std::shared_ptr<connection<Socket>> c) {
             co_return;
         }
         auto out = r.handle(req);
+        if (out.deferred) {
+            // A power action runs on the power service's worker pool: wait for it without
+            // blocking the loop. Drivers bound their own time, so no deadline meanwhile.
+            c->no_deadline();
+            auto ex = c->sock.get_executor();
+            auto start = std::move(out.deferred);
+            out = co_await asio::async_initiate<decltype(use_awaitable), void(http_response)>(
+                [&start, ex](auto handler) {
+                    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+                    start([h, ex](http_response resp) {
+                        asio::post(
+                            ex, [h, resp = std::move(resp)]() mutable { (*h)(std::move(resp)); });
+                    });
+                },
+                use_awaitable);
+            if (stats)
+                stats->count_request(out.status);
+            if (c->closed)
+                co_return;
+        }
         http::response<http::string_body> res{static_cast<http::status>(out.status), msg.version()};
         res.set(http::field::server, "netbootd/" NETBOOTD_VERSION);
         res.set(http::field::content_type, out.content_type);

@@ -9,7 +9,7 @@ namespace netbootd::api {
 
 api_service::api_service(service_context& ctx, server_limits limits)
     : ctx_(ctx), limits_(limits), tracker_(ctx.events, ctx.registry), metrics_(ctx.events),
-      power_(std::make_shared<power_hook>()) {
+      power_(std::make_shared<async_power_hook>()) {
     const auto reg = ctx.registry.get();
     const auto& dir = reg->config().cluster.state_dir;
     try {
@@ -64,7 +64,7 @@ void api_service::stop() {
         server_->stop();
 }
 
-void api_service::set_power_hook(power_hook hook) {
+void api_service::set_power_hook(async_power_hook hook) {
     *power_ = hook;
     if (router_)
         router_->set_power_hook(std::move(hook));

@@ -23,7 +23,7 @@ class api_service : public service {
     void stop() override;
 
     /// Connects POST /api/v1/nodes/{id}/power to the power module (501 until set).
-    void set_power_hook(power_hook hook);
+    void set_power_hook(async_power_hook hook);
     diag::tracker& tracker() { return tracker_; }
     /// The bound TCP endpoint (tests use api.listen with port 0).
     boost::asio::ip::tcp::endpoint endpoint() const;
@@ -35,7 +35,7 @@ class api_service : public service {
     event_bus::subscription log_sub_;
     diag::tracker tracker_;
     metrics metrics_;
-    std::shared_ptr<power_hook> power_;
+    std::shared_ptr<async_power_hook> power_;
     std::unique_ptr<router> router_;
     std::unique_ptr<server> server_;
     std::unique_ptr<diag::sniffer> sniffer_;

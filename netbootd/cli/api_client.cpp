@@ -166,9 +166,12 @@ api_reply api_client::post(const std::string& target, const std::string& body) c
 
 std::optional<api_reply>
 api_client::stream(const std::string& target,
-                   const std::function<bool(const nlohmann::json&)>& on_event) const {
+                   const std::function<bool(const nlohmann::json&)>& on_event,
+                   const std::function<void(int fd)>& on_open) const {
     return with_socket(ep_, timeout_, [&](auto& s) -> std::optional<api_reply> {
         using S = std::decay_t<decltype(s)>;
+        if (on_open)
+            on_open(s.native_handle());
         auto req = make_request<S>("GET", target, {}, token_, ep_);
         req.set(http::field::accept, "text/event-stream");
         http::write(s, req);

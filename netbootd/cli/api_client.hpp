@@ -46,9 +46,11 @@ class api_client {
     api_reply post(const std::string& target, const std::string& json_body) const;
     /// GETs an event stream and calls `on_event` with each event's JSON until it returns false
     /// or the server closes the stream. Returns the non-200 reply if the stream was refused.
-    std::optional<api_reply>
-    stream(const std::string& target,
-           const std::function<bool(const nlohmann::json&)>& on_event) const;
+    /// `on_open` gets the connected socket's descriptor, so another thread can end the stream
+    /// early with ::shutdown(fd, SHUT_RDWR).
+    std::optional<api_reply> stream(const std::string& target,
+                                    const std::function<bool(const nlohmann::json&)>& on_event,
+                                    const std::function<void(int fd)>& on_open = {}) const;
 
   private:
     api_reply request(const std::string& method, const std::string& target,

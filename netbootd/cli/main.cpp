@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netbootd/cli/common.hpp"
+#include "netbootd/cli/daemon_power.hpp"
 #include "netbootd/cli/demo_cmd.hpp"
 #include "netbootd/cli/nodes_cmd.hpp"
 #include "netbootd/cli/power_cmd.hpp"
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("netbootctl ") + NETBOOTD_VERSION);
     netbootd::cli::add_inventory_commands(app);
-    netbootd::cli::add_power_commands(app);
+    netbootd::cli::add_power_commands(app, netbootd::cli::daemon_power_hooks());
     netbootd::cli::add_root_commands(app);
     netbootd::cli::add_diag_commands(app);
     netbootd::cli::demo::add_demo_command(app);

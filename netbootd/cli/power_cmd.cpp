@@ -148,6 +148,8 @@ int run_enroll_command(const enroll_command& cmd, const registry& reg, power::po
     }
     std::fprintf(out, "%d bound, %d empty, %d failed; inventory: %s\n", bound, empty, failed,
                  file.string().c_str());
+    if (bound > 0)
+        std::fprintf(out, "reload netbootd (systemctl reload netbootd, or SIGHUP) to serve them\n");
     return failed == 0 && empty == 0 ? 0 : 1;
 }
 
@@ -182,16 +184,24 @@ void add_enroll_command(CLI::App& app, const power_cli_hooks& hooks) {
         auto reg = load_registry_or_report(st->cmd.config_path);
         if (!reg)
             throw exit_code{1};
+        // Through the daemon when it answers (its drivers act and its log records each switch),
+        // else with the cluster file's drivers.
+        std::unique_ptr<power::power_executor> exec;
+        if (hooks.daemon_executor)
+            exec = hooks.daemon_executor(st->cmd.config_path);
         power::driver_set drivers;
-        try {
-            drivers = power::make_drivers(reg->config());
-        } catch (const config_error& e) {
-            for (const auto& d : e.diagnostics())
-                std::fprintf(stderr, "%s\n", d.to_string().c_str());
-            throw exit_code{1};
+        if (!exec) {
+            try {
+                drivers = power::make_drivers(reg->config());
+            } catch (const config_error& e) {
+                for (const auto& d : e.diagnostics())
+                    std::fprintf(stderr, "%s\n", d.to_string().c_str());
+                throw exit_code{1};
+            }
+            exec = std::make_unique<power::driver_executor>(drivers);
         }
-        power::driver_executor exec(drivers);
-        const int code = run_enroll_command(st->cmd, *reg, exec, std::move(source), stdout, stderr);
+        const int code =
+            run_enroll_command(st->cmd, *reg, *exec, std::move(source), stdout, stderr);
         if (code != 0)
             throw exit_code{code};
     });

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,10 @@ struct power_cli_hooks {
     /// For `enroll`: a source of the daemon's `dhcp.unknown_client` events (mac, serial), or
     /// an empty function when no daemon answers (enroll then refuses to run).
     std::function<power::unknown_client_source(const std::string& config_path)> unknown_clients;
+    /// For `enroll`: switches slots through the daemon (its drivers, its event log), or
+    /// nullptr / an empty function to switch them with the cluster file's drivers.
+    std::function<std::unique_ptr<power::power_executor>(const std::string& config_path)>
+        daemon_executor;
 };
 
 /// Adds the `power` subcommand group and `enroll`.

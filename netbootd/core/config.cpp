@@ -1,5 +1,6 @@
 #include "netbootd/core/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -40,9 +41,10 @@ std::string cluster_config::summary() const {
     for (const auto& n : nodes)
         if (n.power)
             ++nodes_with_power;
-    return fmt::format("{}: {} node{}, {} power driver{}, dhcp {}, tftp {}, nfs {}", cluster.name,
-                       nodes.size(), nodes.size() == 1 ? "" : "s", power.drivers.size(),
-                       power.drivers.size() == 1 ? "" : "s",
+    return fmt::format("{}: {} node{}{}, {} power driver{}, dhcp {}, tftp {}, nfs {}", cluster.name,
+                       nodes.size(), nodes.size() == 1 ? "" : "s",
+                       enrolled_count > 0 ? fmt::format(" ({} enrolled)", enrolled_count) : "",
+                       power.drivers.size(), power.drivers.size() == 1 ? "" : "s",
                        !dhcp.enabled                  ? "off"
                        : dhcp.mode == dhcp_mode::full ? "full"
                                                       : "proxy",
@@ -202,6 +204,11 @@ class reader {
     }
 
     const std::string& file() const { return file_; }
+    /// Later diagnostics name `file` (the enrolled nodes file is read with the same reader).
+    void set_file(std::string file) { file_ = std::move(file); }
+    void error_in(const std::string& file, int line, int column, std::string message) {
+        diags.push_back(diagnostic{file, line, column, std::move(message)});
+    }
 
   private:
     std::string file_;
@@ -547,6 +554,8 @@ template_vars node_vars(int position, const std::string& hostname) {
 
 // Where each key of a node was written, so cross-node errors point at the value at fault.
 struct node_marks {
+    /// The file the node was read from (the cluster file or the enrolled nodes file).
+    std::string file;
     std::map<std::string, std::pair<int, int>, std::less<>> at;
     std::pair<int, int> item{0, 0};
     std::pair<int, int> of(std::string_view key) const {
@@ -559,19 +568,24 @@ std::pair<int, int> mark_of(const YAML::Node& n) {
     return {n.Mark().line + 1, n.Mark().column + 1};
 }
 
+// `enrolled`: the netbootd-managed enrolled nodes file, whose entries may only carry position,
+// mac and serial (everything else comes from `defaults`, as for a cluster-file node without it).
 void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg,
-                std::vector<node_marks>& marks) {
+                std::vector<node_marks>& marks, bool enrolled = false) {
     if (!n.IsSequence()) {
         r.error(n, "'nodes' must be a list of nodes, each with at least 'position' and 'mac'");
         return;
     }
     for (const auto& item : n) {
-        if (!r.check_map(item, "nodes[]",
-                         {"position", "mac", "serial", "hostname", "ip", "root", "model", "power"}))
+        if (enrolled ? !r.check_map(item, "nodes[]", {"position", "mac", "serial"})
+                     : !r.check_map(item, "nodes[]",
+                                    {"position", "mac", "serial", "hostname", "ip", "root", "model",
+                                     "power"}))
             continue;
         node nd;
         nd.line = line_of(item);
         node_marks nm;
+        nm.file = r.file();
         nm.item = mark_of(item);
         for (const auto& kv : item)
             nm.at.emplace(kv.first.as<std::string>(), mark_of(kv.second));
@@ -704,22 +718,27 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
 
 // Cross-node checks: uniqueness, addresses against the subnet, the server and the pool.
 void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& marks) {
-    std::unordered_map<int, int> positions;
-    std::unordered_map<mac_address, int> macs;
-    std::unordered_map<ipv4_address, int> ips;
-    std::unordered_map<std::string, int> hostnames;
-    std::unordered_map<std::uint32_t, int> serials;
+    using where = std::pair<std::string, int>;
+    std::unordered_map<int, where> positions;
+    std::unordered_map<mac_address, where> macs;
+    std::unordered_map<ipv4_address, where> ips;
+    std::unordered_map<std::string, where> hostnames;
+    std::unordered_map<std::uint32_t, where> serials;
     const node_marks* m = nullptr;
     auto err = [&](std::string_view key, std::string message) {
         auto [line, col] = m->of(key);
-        r.error_at(line, col, std::move(message));
+        r.error_in(m->file, line, col, std::move(message));
     };
+    // Where a value was first used: "line 12" in the same file, "cluster.yaml:12" across files.
     auto dup = [&](auto& seen, const auto& key, const node& n, std::string_view yaml_key,
                    std::string_view what, const std::string& shown) {
-        auto [it, inserted] = seen.emplace(key, n.line);
+        auto [it, inserted] = seen.emplace(key, std::pair<std::string, int>(m->file, n.line));
         if (!inserted)
             err(yaml_key,
-                fmt::format("duplicate {} {} (first used at line {})", what, shown, it->second));
+                fmt::format("duplicate {} {} (first used at {})", what, shown,
+                            it->second.first == m->file
+                                ? fmt::format("line {}", it->second.second)
+                                : fmt::format("{}:{}", it->second.first, it->second.second)));
     };
     bool have_subnet = cfg.cluster.subnet.prefix_len > 0;
     for (std::size_t i = 0; i < cfg.nodes.size(); ++i) {
@@ -767,10 +786,59 @@ void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& 
                                cfg.cluster.server_ip.to_string(), cfg.cluster.subnet.to_string()));
 }
 
+// Adds the enrolled nodes file's entries to `cfg` (see parse_config for the precedence).
+void merge_enrolled(reader& r, const enrolled_nodes_text& en, cluster_config& cfg,
+                    std::vector<node_marks>& marks) {
+    r.set_file(en.name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(en.text);
+    } catch (const YAML::Exception& e) {
+        r.error_at(e.mark.line + 1, e.mark.column + 1, e.msg);
+        return;
+    }
+    if (root.IsNull())
+        return;
+    if (!r.check_map(root, "enrolled nodes file", {"nodes"}))
+        return;
+    auto list = root["nodes"];
+    if (!list || list.IsNull())
+        return;
+    cluster_config extra;
+    std::vector<node_marks> extra_marks;
+    read_nodes(r, list, cfg.defaults, extra, extra_marks, true);
+    for (std::size_t i = 0; i < extra.nodes.size(); ++i) {
+        auto& n = extra.nodes[i];
+        const auto same = std::find_if(cfg.nodes.begin(), cfg.nodes.end(),
+                                       [&](const node& c) { return c.position == n.position; });
+        if (same != cfg.nodes.end()) {
+            if (same->mac != n.mac) {
+                const auto [line, col] = extra_marks[i].of("mac");
+                r.error_at(
+                    line, col,
+                    fmt::format("position {} is enrolled as {} but {}:{} binds it to {}; "
+                                "the cluster file wins only when both agree: remove one",
+                                n.position, n.mac.to_string(),
+                                marks[static_cast<std::size_t>(same - cfg.nodes.begin())].file,
+                                same->line, same->mac.to_string()));
+            }
+            continue; // the same board, already in the cluster file
+        }
+        cfg.nodes.push_back(std::move(n));
+        marks.push_back(std::move(extra_marks[i]));
+        ++cfg.enrolled_count;
+    }
+}
+
 } // namespace
 
+std::filesystem::path enrolled_nodes_path(const std::filesystem::path& config) {
+    return std::filesystem::absolute(config).parent_path() / "enrolled-nodes.yaml";
+}
+
 cluster_config parse_config(const std::string& text, const std::string& name,
-                            const std::filesystem::path& base_dir) {
+                            const std::filesystem::path& base_dir,
+                            const std::optional<enrolled_nodes_text>& enrolled) {
     reader r(name, base_dir);
     YAML::Node root;
     try {
@@ -807,6 +875,9 @@ cluster_config parse_config(const std::string& text, const std::string& name,
         std::vector<node_marks> marks;
         if (auto n = root["nodes"]; n && !n.IsNull())
             read_nodes(r, n, cfg.defaults, cfg, marks);
+        if (enrolled)
+            merge_enrolled(r, *enrolled, cfg, marks);
+        r.set_file(name);
         check_nodes(r, cfg, marks);
     } catch (const YAML::Exception& e) {
         // yaml-cpp throws on conversions of odd nodes (e.g. a non-scalar key); keep its position.
@@ -824,8 +895,21 @@ cluster_config load_config(const std::filesystem::path& file) {
     std::ostringstream ss;
     ss << in.rdbuf();
     auto abs = std::filesystem::absolute(file);
-    auto cfg = parse_config(ss.str(), file.string(), abs.parent_path());
+    std::optional<enrolled_nodes_text> enrolled;
+    const auto enrolled_file = enrolled_nodes_path(file);
+    std::error_code ec;
+    if (std::filesystem::exists(enrolled_file, ec)) {
+        std::ifstream ein(enrolled_file, std::ios::binary);
+        if (!ein)
+            throw config_error({diagnostic{enrolled_file.string(), 0, 0, "cannot open file"}});
+        std::ostringstream es;
+        es << ein.rdbuf();
+        enrolled = enrolled_nodes_text{es.str(), enrolled_file.string()};
+    }
+    auto cfg = parse_config(ss.str(), file.string(), abs.parent_path(), enrolled);
     cfg.source = abs;
+    if (enrolled)
+        cfg.enrolled_source = enrolled_file;
     return cfg;
 }
 

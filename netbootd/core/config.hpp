@@ -172,17 +172,39 @@ struct cluster_config {
     power_section power;
     node_defaults defaults;
     std::vector<node> nodes;
+    /// The enrolled nodes file merged into `nodes` (empty when there was none), and how many
+    /// of `nodes` came from it.
+    std::filesystem::path enrolled_source;
+    std::size_t enrolled_count = 0;
 
     /// "60 nodes, 1 power driver, dhcp full, tftp on, nfs none"
     std::string summary() const;
 };
 
+/// The netbootd-managed inventory `netbootctl enroll` writes: `enrolled-nodes.yaml` in the
+/// directory of the cluster file `config`.
+std::filesystem::path enrolled_nodes_path(const std::filesystem::path& config);
+
 /// Reads and validates a cluster file. Relative paths in it are resolved against its directory.
+/// When `enrolled_nodes_path(file)` exists its nodes are merged in (see parse_config).
 /// Throws config_error listing every problem (file:line:column); never returns a partial config.
 cluster_config load_config(const std::filesystem::path& file);
 
+/// The text of an enrolled nodes file: `nodes:` entries with only position, mac and serial.
+struct enrolled_nodes_text {
+    std::string text;
+    /// Used in diagnostics.
+    std::string name;
+};
+
 /// As load_config, from text (tests, fuzzing); `name` is used in diagnostics.
+/// With `enrolled`, its nodes are added to the cluster file's, rendered from `defaults` like a
+/// cluster-file node that gives only position, mac and serial. The cluster file wins: an
+/// enrolled entry for a position the cluster file lists is ignored when it names the same MAC
+/// and is an error otherwise; a MAC, serial, IP or hostname used in both files is an error
+/// naming both places.
 cluster_config parse_config(const std::string& text, const std::string& name,
-                            const std::filesystem::path& base_dir = ".");
+                            const std::filesystem::path& base_dir = ".",
+                            const std::optional<enrolled_nodes_text>& enrolled = std::nullopt);
 
 } // namespace netbootd

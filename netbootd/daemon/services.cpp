@@ -11,26 +11,11 @@ namespace netbootd::daemon {
 namespace {
 
 // The API's power endpoint acts through the power service, so API-driven actions get the same
-// drivers, events and position order as the start-up sequence.
-api::power_hook make_power_hook(power::power_service& power) {
-    return [&power](const node& n,
-                    const std::string& action) -> tl::expected<nlohmann::json, std::string> {
-        const auto parsed = power::parse_power_action(action);
-        if (!parsed)
-            return tl::unexpected("unknown action '" + action + "' (on, off, cycle, status)");
-        power::sequence_options opt;
-        opt.action = *parsed;
-        const node* one[] = {&n};
-        const auto report = power.run(one, opt);
-        if (report.nodes.empty())
-            return tl::unexpected(std::string("no outcome"));
-        const auto& r = report.nodes.front().result;
-        if (!r.ok)
-            return tl::unexpected(r.error.empty() ? std::string("power action failed") : r.error);
-        return nlohmann::json{{"position", n.position},
-                              {"action", action},
-                              {"state", std::string(power::to_string(r.state))},
-                              {"detail", r.detail}};
+// drivers, events and position order as the start-up sequence. The service runs the driver on
+// its worker pool; the HTTP reply is written when it is done.
+api::async_power_hook make_power_hook(power::power_service& power) {
+    return [&power](const api::power_request& r, api::power_done done) {
+        power.perform_async(r.position, r.action, std::move(done));
     };
 }
 

@@ -45,7 +45,8 @@ const enrolled_node* inventory::by_mac(const mac_address& mac) const {
 }
 
 std::filesystem::path enrollment_path(const std::filesystem::path& config) {
-    return config.parent_path() / "enrolled-nodes.yaml";
+    // The same file load_config merges into the cluster's nodes.
+    return enrolled_nodes_path(config);
 }
 
 std::string format_enrollment(const inventory& inv) {

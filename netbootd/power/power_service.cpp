@@ -2,8 +2,11 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "netbootd/power/enrollment.hpp"
 
 namespace netbootd::power {
 
@@ -28,6 +31,12 @@ std::shared_ptr<driver_set> power_service::build(const cluster_config& cfg) {
     return out;
 }
 
+sequencer::publisher power_service::publisher() {
+    return [&io = ctx_.io, &bus = ctx_.events](event e) {
+        boost::asio::post(io, [&bus, e = std::move(e)]() mutable { bus.publish(std::move(e)); });
+    };
+}
+
 void power_service::start() {
     const auto reg = ctx_.registry.get();
     {
@@ -35,6 +44,8 @@ void power_service::start() {
         std::lock_guard lock(mu_);
         drivers_ = std::move(set);
         stopping_ = false;
+        // Bounded: at most this many driver calls at once; more requests queue.
+        pool_ = std::make_unique<boost::asio::thread_pool>(4);
     }
     if (!reg->config().power.sequence.on_start)
         return;
@@ -53,7 +64,7 @@ void power_service::start() {
                 drivers = drivers_;
             }
             driver_executor exec(*drivers);
-            sequencer seq(exec, &ctx_.events, sequence_clock::real(), tracker_.predicate());
+            sequencer seq(exec, publisher(), sequence_clock::real(), tracker_.predicate());
             {
                 std::lock_guard lock(mu_);
                 if (stopping_)
@@ -83,6 +94,15 @@ void power_service::stop() {
     }
     if (start_thread_.joinable())
         start_thread_.join();
+    std::unique_ptr<boost::asio::thread_pool> pool;
+    {
+        std::lock_guard lock(mu_);
+        pool = std::move(pool_);
+    }
+    if (pool) {
+        pool->stop();
+        pool->join();
+    }
 }
 
 void power_service::reloaded(const registry_ptr& next) {
@@ -106,7 +126,7 @@ sequence_report power_service::run(std::span<const node* const> nodes, const seq
     if (!drivers)
         drivers = std::make_shared<driver_set>();
     driver_executor exec(*drivers);
-    sequencer seq(exec, &ctx_.events, sequence_clock::real(), tracker_.predicate());
+    sequencer seq(exec, publisher(), sequence_clock::real(), tracker_.predicate());
     {
         std::lock_guard lock(mu_);
         running_.push_back(&seq);
@@ -115,6 +135,54 @@ sequence_report power_service::run(std::span<const node* const> nodes, const seq
     std::lock_guard lock(mu_);
     running_.erase(std::remove(running_.begin(), running_.end(), &seq), running_.end());
     return report;
+}
+
+tl::expected<nlohmann::json, std::string> power_service::perform_now(int position,
+                                                                     const std::string& action) {
+    const auto parsed = parse_power_action(action);
+    if (!parsed)
+        return tl::unexpected("unknown action '" + action + "' (on, off, cycle, status)");
+    const auto reg = ctx_.registry.get();
+    // A configured (or enrolled) node, else the empty slot as `defaults.power` addresses it.
+    auto target = slot_node(*reg, position);
+    if (!target)
+        return tl::unexpected(target.error());
+    sequence_options opt;
+    opt.action = *parsed;
+    const node* one[] = {&*target};
+    const auto report = run(one, opt);
+    if (report.nodes.empty())
+        return tl::unexpected(std::string("no outcome"));
+    const auto& r = report.nodes.front().result;
+    if (!r.ok)
+        return tl::unexpected(r.error.empty() ? std::string("power action failed") : r.error);
+    return nlohmann::json{{"position", position},
+                          {"action", action},
+                          {"state", std::string(to_string(r.state))},
+                          {"detail", r.detail}};
+}
+
+void power_service::perform_async(int position, std::string action, action_done done) {
+    std::lock_guard lock(mu_);
+    if (!pool_ || stopping_) {
+        boost::asio::post(ctx_.io, [done = std::move(done)] {
+            done(tl::unexpected(std::string("the power service is not running")));
+        });
+        return;
+    }
+    boost::asio::post(*pool_, [this, position, action = std::move(action),
+                               done = std::move(done)]() mutable {
+        tl::expected<nlohmann::json, std::string> result;
+        try {
+            result = perform_now(position, action);
+        } catch (const std::exception& e) {
+            result = tl::unexpected(std::string("power: ") + e.what());
+        }
+        // Posted after the action's events, so the reply follows them on the io thread.
+        boost::asio::post(ctx_.io, [done = std::move(done), result = std::move(result)]() mutable {
+            done(std::move(result));
+        });
+    });
 }
 
 void power_service::set_sim_hook(sim_driver::hook h) {

@@ -4,9 +4,14 @@
 // `power.sequence.on_start` is set. Driver calls block, so they never run on the io_context.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
 
 #include "netbootd/core/service.hpp"
 #include "netbootd/power/driver_factory.hpp"
@@ -34,11 +39,22 @@ class power_service : public service {
     sequence_report run(std::span<const node* const> nodes, const sequence_options& opt,
                         const sequencer::progress& on_progress = {});
 
+    /// The API's power endpoint: runs `action` ("on", "off", "cycle", "status") on the node at
+    /// `position`, or on the empty slot there (powered from `defaults.power`, for enrollment),
+    /// on the service's worker pool so a slow driver never stalls DHCP and TFTP. Its events
+    /// are published on the io_context, and `done` is called there too, after them, with the
+    /// result ({position, action, state, detail}) or the error.
+    using action_done = std::function<void(tl::expected<nlohmann::json, std::string>)>;
+    void perform_async(int position, std::string action, action_done done);
+
     /// Sets the hook of every `sim` driver, now and after reloads (the demo starts emulated Pis).
     void set_sim_hook(sim_driver::hook h);
 
   private:
     std::shared_ptr<driver_set> build(const cluster_config& cfg);
+    /// Hands an event to the io_context (the bus's subscribers run on the io thread).
+    sequencer::publisher publisher();
+    tl::expected<nlohmann::json, std::string> perform_now(int position, const std::string& action);
 
     service_context& ctx_;
     wait_tracker tracker_;
@@ -48,6 +64,8 @@ class power_service : public service {
     std::vector<sequencer*> running_;
     std::thread start_thread_;
     bool stopping_ = false;
+    /// Runs API-driven actions; created by start(), joined by stop().
+    std::unique_ptr<boost::asio::thread_pool> pool_;
 };
 
 std::unique_ptr<service> make_service(service_context& ctx);

@@ -73,8 +73,13 @@ sequencer::sequencer(power_executor& exec, event_bus* events, sequence_clock clo
                      wait_predicate wait)
     : exec_(exec), events_(events), clock_(std::move(clock)), wait_(std::move(wait)) {}
 
+sequencer::sequencer(power_executor& exec, publisher publish, sequence_clock clock,
+                     wait_predicate wait)
+    : exec_(exec), events_(nullptr), publish_(std::move(publish)), clock_(std::move(clock)),
+      wait_(std::move(wait)) {}
+
 void sequencer::publish(const node& n, std::string kind, severity level, nlohmann::json fields) {
-    if (events_ == nullptr)
+    if (events_ == nullptr && !publish_)
         return;
     event e;
     e.position = n.position;
@@ -88,7 +93,10 @@ void sequencer::publish(const node& n, std::string kind, severity level, nlohman
         fields["channel"] = n.power->channel;
     }
     e.fields = std::move(fields);
-    events_->publish(std::move(e));
+    if (publish_)
+        publish_(std::move(e));
+    else
+        events_->publish(std::move(e));
 }
 
 sequence_report sequencer::run(std::span<const node* const> nodes, const sequence_options& opt,

@@ -73,6 +73,11 @@ class sequencer {
     /// `events` may be null (no events); `wait` may be empty when wait_for is never used.
     sequencer(power_executor& exec, event_bus* events, sequence_clock clock,
               wait_predicate wait = {});
+    /// Events go to `publish` instead (the daemon hands them to its io_context, since the
+    /// sequencer runs on a worker thread and the bus's subscribers expect the io thread).
+    using publisher = std::function<void(event)>;
+    sequencer(power_executor& exec, publisher publish, sequence_clock clock,
+              wait_predicate wait = {});
 
     /// Called after each node's outcome is known (progress lines).
     using progress = std::function<void(const node_outcome&)>;
@@ -89,6 +94,7 @@ class sequencer {
 
     power_executor& exec_;
     event_bus* events_;
+    publisher publish_;
     sequence_clock clock_;
     wait_predicate wait_;
     std::atomic<bool> cancelled_{false};

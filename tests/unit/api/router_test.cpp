@@ -231,6 +231,44 @@ TEST(router, power_hook_is_called) {
                  502);
 }
 
+TEST(router, slot_power_reaches_positions_without_a_node) {
+    fixture f;
+    std::vector<std::string> seen;
+    f.r->set_power_hook([&](const power_request& rq, const power_done& done) {
+        seen.push_back(std::to_string(rq.position) + ":" + rq.action);
+        done(json{{"state", "on"}});
+    });
+    auto r = f.call("POST", "/api/v1/slots/7/power", R"({"action":"on"})", "Bearer s3cret");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(f.json_of(r)["node"], 7);
+    EXPECT_EQ(f.json_of(r)["result"]["state"], "on");
+    expect_error(f.call("POST", "/api/v1/slots/7/power", R"({"action":"on"})"), 401);
+    expect_error(f.call("POST", "/api/v1/slots/x7/power", R"({"action":"on"})", "Bearer s3cret"),
+                 400);
+    expect_error(f.call("POST", "/api/v1/slots/0/power", R"({"action":"on"})", "Bearer s3cret"),
+                 400);
+    expect_error(f.call("GET", "/api/v1/slots/7/power"), 405);
+    EXPECT_EQ(seen, (std::vector<std::string>{"7:on"}));
+}
+
+TEST(router, power_answer_is_deferred_until_the_hook_is_done) {
+    fixture f;
+    power_done later;
+    f.r->set_power_hook([&](const power_request&, power_done done) { later = std::move(done); });
+    http_request q{"POST", "/api/v1/nodes/2/power", R"({"action":"cycle"})", "Bearer s3cret",
+                   std::nullopt};
+    auto first = f.r->handle(q);
+    ASSERT_TRUE(static_cast<bool>(first.deferred));
+    std::optional<http_response> final;
+    first.deferred([&](http_response resp) { final = std::move(resp); });
+    EXPECT_FALSE(final.has_value()) << "answered before the action finished";
+    ASSERT_TRUE(static_cast<bool>(later));
+    later(tl::unexpected(std::string("relay stuck")));
+    ASSERT_TRUE(final.has_value());
+    EXPECT_EQ(final->status, 502);
+    EXPECT_NE(final->body.find("relay stuck"), std::string::npos);
+}
+
 TEST(router, up_only_from_the_nodes_own_address) {
     fixture f;
     const auto own = ipv4_address::parse("10.42.0.102");

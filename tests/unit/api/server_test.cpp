@@ -4,6 +4,7 @@
 
 #include "netbootd/api/server.hpp"
 
+#include <future>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -119,6 +120,46 @@ TEST(server, every_endpoint_over_http) {
     EXPECT_EQ(live_server::status_of(r), 403);
     r = s.request("HEAD", "/api/v1/nodes");
     EXPECT_EQ(live_server::status_of(r), 200);
+}
+
+TEST(server, a_slow_power_action_does_not_stall_other_requests) {
+    live_server s;
+    std::thread worker;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::promise<void> started;
+    // The hook hands the action to another thread, as the daemon's power service does; the
+    // action ends only when the test says so, after another request was answered.
+    asio::post(s.io, [&] {
+        s.f.r->set_power_hook([&](const power_request& rq, power_done done) {
+            worker = std::thread([&started, released, rq, done = std::move(done)] {
+                started.set_value();
+                released.wait();
+                done(nlohmann::json{{"state", "on"}, {"position", rq.position}});
+            });
+        });
+    });
+    std::string slow;
+    std::thread client([&] {
+        slow = s.request("POST", "/api/v1/nodes/2/power", R"({"action":"on"})",
+                         "Authorization: Bearer s3cret\r\n");
+    });
+    auto started_f = started.get_future();
+    if (started_f.wait_for(10s) != std::future_status::ready) {
+        ADD_FAILURE() << "the power hook was never called";
+        release.set_value();
+        client.join();
+        if (worker.joinable())
+            worker.join();
+        return;
+    }
+    // Answered while the power action is still running (the client gives up after 5 s).
+    EXPECT_EQ(live_server::status_of(s.request("GET", "/api/v1/nodes")), 200);
+    release.set_value();
+    client.join();
+    worker.join();
+    EXPECT_EQ(live_server::status_of(slow), 200) << slow;
+    EXPECT_EQ(live_server::body_json(slow)["result"]["position"], 2);
 }
 
 TEST(server, keep_alive_serves_several_requests) {
