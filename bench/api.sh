@@ -38,9 +38,7 @@ lab_require_root
 RUNS=${RUNS:-3}
 NODES=${NODES:-60}
 BIG=${BIG:-10000}
-BUILD=${NETBOOTD_BUILD_DIR:-$src/build}
-NETBOOTD=$BUILD/netbootd
-[ -x "$NETBOOTD" ] || lab_die "no $NETBOOTD: build first (cmake -S . -B build -G Ninja && ninja -C build)"
+storm_find_netbootd
 command -v python3 >/dev/null || lab_die "python3 missing (.ci/install-deps)"
 command -v curl >/dev/null || lab_die "curl missing (.ci/install-deps)"
 [ "$NODES" -ge 1 ] && [ "$NODES" -le 200 ] || lab_die "NODES must be 1..200 (10.42.0.0/24)"

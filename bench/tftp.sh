@@ -28,9 +28,7 @@ lab_require_root
 RUNS=${RUNS:-3}
 NODES=${NODES:-60}
 STORM_RUNS=${STORM_RUNS:-3}
-BUILD=${NETBOOTD_BUILD_DIR:-$src/build}
-NETBOOTD=$BUILD/netbootd
-[ -x "$NETBOOTD" ] || lab_die "no $NETBOOTD: build first (cmake -S . -B build -G Ninja && ninja -C build)"
+storm_find_netbootd
 DNSMASQ=/usr/sbin/dnsmasq
 TFTPD_HPA=/usr/sbin/in.tftpd
 S=10.42.0.250

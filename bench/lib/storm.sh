@@ -64,3 +64,11 @@ storm_summary() { # OUTDIR N DATA
             i50=int(NR*0.50+0.5); if(i50<1)i50=1; i95=int(NR*0.95+0.5); if(i95<1)i95=1
             print a[i50]/1000, a[i95]/1000, a[NR]/1000, ok}'
 }
+
+# storm_find_netbootd: sets BUILD (NETBOOTD_BUILD_DIR, default $src/build) and NETBOOTD, the
+# binary under test, or stops with what to do.
+storm_find_netbootd() {
+    BUILD=${NETBOOTD_BUILD_DIR:-$src/build}
+    NETBOOTD=$BUILD/netbootd
+    [ -x "$NETBOOTD" ] || lab_die "no $NETBOOTD: build first (cmake -S . -B build -G Ninja && ninja -C build)"
+}

@@ -373,12 +373,18 @@ awaitable<void> server::state::stream(std::shared_ptr<connection<Socket>> c,
                        "X-Accel-Buffering: no\r\nServer: netbootd/" NETBOOTD_VERSION
                        "\r\n\r\nretry: 2000\n: connected\n\n";
     std::uint64_t last_sent = q.after_seq;
-    c->set_deadline(lim.io_timeout);
-    co_await asio::async_write(c->sock, asio::buffer(head),
-                               asio::redirect_error(use_awaitable, ec));
-    if (ec)
+    // Every write is bounded by the I/O timeout: a client that stops reading is dropped.
+    auto write = [&](const std::string& bytes) -> asio::awaitable<bool> {
+        c->set_deadline(lim.io_timeout);
+        co_await asio::async_write(c->sock, asio::buffer(bytes),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec)
+            co_return false;
+        c->no_deadline();
+        co_return true;
+    };
+    if (!co_await write(head))
         co_return;
-    c->no_deadline();
 
     if (q.after_seq > 0) {
         // Resuming: everything after the client's seq that the ring still holds, oldest first, a
@@ -416,12 +422,8 @@ awaitable<void> server::state::stream(std::shared_ptr<connection<Socket>> c,
                 c->queue.pop_front();
             if (out.empty())
                 continue;
-            c->set_deadline(lim.io_timeout);
-            co_await asio::async_write(c->sock, asio::buffer(out),
-                                       asio::redirect_error(use_awaitable, ec));
-            if (ec)
+            if (!co_await write(out))
                 co_return;
-            c->no_deadline();
         }
     }
 
@@ -454,12 +456,8 @@ awaitable<void> server::state::stream(std::shared_ptr<connection<Socket>> c,
         }
         if (out.empty())
             continue;
-        c->set_deadline(lim.io_timeout);
-        co_await asio::async_write(c->sock, asio::buffer(out),
-                                   asio::redirect_error(use_awaitable, ec));
-        if (ec)
+        if (!co_await write(out))
             co_return;
-        c->no_deadline();
     }
 }
 

@@ -235,11 +235,7 @@ std::optional<int> power_via_daemon(session_cache& cache, const power_command& c
     if (!reg)
         return 1;
     auto c = cmd;
-    const auto& seq_cfg = reg->config().power.sequence;
-    if (!c.stagger_set)
-        c.options.stagger = seq_cfg.stagger;
-    if (!c.max_parallel_set)
-        c.options.max_parallel = seq_cfg.max_parallel;
+    c.apply_sequence_defaults(reg->config());
     power::wait_predicate wait;
     if (c.options.wait_for != power::wait_point::none &&
         (c.action == power_action::on || c.action == power_action::cycle)) {

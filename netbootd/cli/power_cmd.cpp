@@ -191,13 +191,7 @@ void add_enroll_command(CLI::App& app, const power_cli_hooks& hooks) {
             exec = hooks.daemon_executor(st->cmd.config_path);
         power::driver_set drivers;
         if (!exec) {
-            try {
-                drivers = power::make_drivers(reg->config());
-            } catch (const config_error& e) {
-                for (const auto& d : e.diagnostics())
-                    std::fprintf(stderr, "%s\n", d.to_string().c_str());
-                throw exit_code{1};
-            }
+            drivers = drivers_or_exit(reg->config());
             exec = std::make_unique<power::driver_executor>(drivers);
         }
         const int code =
@@ -208,6 +202,16 @@ void add_enroll_command(CLI::App& app, const power_cli_hooks& hooks) {
 }
 
 } // namespace
+
+power::driver_set drivers_or_exit(const cluster_config& cfg) {
+    try {
+        return power::make_drivers(cfg);
+    } catch (const config_error& e) {
+        for (const auto& d : e.diagnostics())
+            std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        throw exit_code{1};
+    }
+}
 
 void add_power_commands(CLI::App& app, power_cli_hooks hooks) {
     auto* group =
@@ -275,19 +279,8 @@ void add_power_commands(CLI::App& app, power_cli_hooks hooks) {
             auto reg = load_registry_or_report(cmd.config_path);
             if (!reg)
                 throw exit_code{1};
-            const auto& seq_cfg = reg->config().power.sequence;
-            if (!cmd.stagger_set)
-                cmd.options.stagger = seq_cfg.stagger;
-            if (!cmd.max_parallel_set)
-                cmd.options.max_parallel = seq_cfg.max_parallel;
-            power::driver_set drivers;
-            try {
-                drivers = power::make_drivers(reg->config());
-            } catch (const config_error& e) {
-                for (const auto& d : e.diagnostics())
-                    std::fprintf(stderr, "%s\n", d.to_string().c_str());
-                throw exit_code{1};
-            }
+            cmd.apply_sequence_defaults(reg->config());
+            auto drivers = drivers_or_exit(reg->config());
             power::driver_executor exec(drivers);
             const int code = run_power_command(cmd, *reg, exec, stdout, stderr);
             if (code != 0)

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netbootd/core/registry.hpp"
+#include "netbootd/power/driver_factory.hpp"
 #include "netbootd/power/enrollment.hpp"
 #include "netbootd/power/executor.hpp"
 #include "netbootd/power/sequencer.hpp"
@@ -31,7 +32,18 @@ struct power_command {
     /// Which options the user typed (so a daemon can apply its own defaults to the rest).
     bool stagger_set = false;
     bool max_parallel_set = false;
+
+    /// The options the user did not type, from `power.sequence` of the config.
+    void apply_sequence_defaults(const cluster_config& cfg) {
+        if (!stagger_set)
+            options.stagger = cfg.power.sequence.stagger;
+        if (!max_parallel_set)
+            options.max_parallel = cfg.power.sequence.max_parallel;
+    }
 };
+
+/// The config's power drivers, or the config's errors on stderr and exit_code{1}.
+power::driver_set drivers_or_exit(const cluster_config& cfg);
 
 struct power_cli_hooks {
     /// Runs the command through a running daemon's API and returns the exit code, or nullopt
