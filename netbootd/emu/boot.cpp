@@ -37,6 +37,12 @@ struct received_reply {
     ms after_discover{0};
 };
 
+/// The server a reply names: option 54, else the reply's IP source address.
+ipv4_address server_of(const received_reply& rr) {
+    const auto o54 = rr.r.ip_option(54);
+    return o54 ? *o54 : rr.ip_src;
+}
+
 enum class severity { off, warn, required };
 
 // One firmware-stage DHCP conversation (spec §5.2-§5.5).
@@ -111,6 +117,12 @@ class boot_run {
     bool dhcp_firmware(const dhcp_stage& st, std::optional<received_reply>& ip_offer,
                        std::optional<received_reply>& pxe_offer);
     bool configure_ip(ipv4_address ip, const dhcp_reply& mask_source);
+    /// dhcp_firmware on a packet socket of its own, closed afterwards (the Pi 3 stages).
+    bool dhcp_firmware_on_own_socket(const dhcp_stage& st, std::optional<received_reply>& ip_offer,
+                                     std::optional<received_reply>& pxe_offer);
+    /// Points the TFTP client at `server` with the generation's habits.
+    void use_tftp_server(ipv4_address server, bool send_tsize,
+                         std::chrono::milliseconds retransmit);
 
     bool stage_pi3_rom(bool plus);
     bool stage_pi3_bootcode();
@@ -589,6 +601,31 @@ void boot_run::early_terminate_check() {
     aborted_.clear();
 }
 
+bool boot_run::dhcp_firmware_on_own_socket(const dhcp_stage& st,
+                                           std::optional<received_reply>& ip_offer,
+                                           std::optional<received_reply>& pxe_offer) {
+    port68_sink sink;
+    auto s = packet_socket::open(iface_index_);
+    if (!s)
+        return setup_fail(s.error());
+    sock_ = std::move(*s);
+    const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
+    sock_.reset();
+    return ok;
+}
+
+void boot_run::use_tftp_server(ipv4_address server, bool send_tsize,
+                               std::chrono::milliseconds retransmit) {
+    tftp_server_ = server;
+    report_.tftp_server = server.to_string();
+    tftp_ = {};
+    tftp_.server = server;
+    tftp_.send_tsize = send_tsize;
+    tftp_.rrq_retransmit = retransmit;
+    tftp_.ack_retransmit = retransmit;
+    tftp_.file_timeout = o_.file_timeout;
+}
+
 bool boot_run::stage_pi3_rom(bool plus) {
     model_ = plus ? model::pi3bplus_rom : model::pi3b_rom;
     dhcp_stage st;
@@ -618,25 +655,14 @@ bool boot_run::stage_pi3_rom(bool plus) {
         st.q5 = o_.strict ? severity::warn : severity::off;
     }
     std::optional<received_reply> ip_offer, pxe_offer;
-    {
-        port68_sink sink;
-        auto s = packet_socket::open(iface_index_);
-        if (!s)
-            return setup_fail(s.error());
-        sock_ = std::move(*s);
-        const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
-        sock_.reset();
-        if (!ok)
-            return false;
-    }
+    if (!dhcp_firmware_on_own_socket(st, ip_offer, pxe_offer))
+        return false;
     stage_reached("dhcp");
     say("rom: no DHCPREQUEST (the ROM uses the OFFERed address straight away)");
     if (!configure_ip(ip_offer->r.yiaddr, ip_offer->r))
         return false;
     rom_ip_ = ip_;
-    const auto o54 = pxe_offer->r.ip_option(54);
-    tftp_server_ = o54 ? *o54 : pxe_offer->ip_src;
-    report_.tftp_server = tftp_server_.to_string();
+    use_tftp_server(server_of(*pxe_offer), false, 1s);
     if (!plus)
         report_.checks.add("rom.q10_siaddr_is_opt54",
                            pxe_offer->r.siaddr.is_unspecified() ||
@@ -644,12 +670,6 @@ bool boot_run::stage_pi3_rom(bool plus) {
                            fmt::format("siaddr {} opt54 {}", pxe_offer->r.siaddr.to_string(),
                                        tftp_server_.to_string()),
                            o_.strict);
-    tftp_ = {};
-    tftp_.server = tftp_server_;
-    tftp_.send_tsize = false;
-    tftp_.rrq_retransmit = 1s;
-    tftp_.ack_retransmit = 1s;
-    tftp_.file_timeout = o_.file_timeout;
     port_mode_ = plus ? port_mode::incrementing : port_mode::fixed;
     port_ = plus ? 49153 : 49152;
     race_ = false;
@@ -681,17 +701,8 @@ bool boot_run::stage_pi3_bootcode() {
     st.accept_r4_or_r5 = true; // a server keyed on the OUI sends the 3B's R5 here too
     st.q5 = o_.strict ? severity::warn : severity::off;
     std::optional<received_reply> ip_offer, pxe_offer;
-    {
-        port68_sink sink;
-        auto s = packet_socket::open(iface_index_);
-        if (!s)
-            return setup_fail(s.error());
-        sock_ = std::move(*s);
-        const bool ok = dhcp_firmware(st, ip_offer, pxe_offer);
-        sock_.reset();
-        if (!ok)
-            return false;
-    }
+    if (!dhcp_firmware_on_own_socket(st, ip_offer, pxe_offer))
+        return false;
     stage_reached("dhcp");
     if (rom_ip_)
         report_.checks.add("bootcode.same_ip_as_rom", ip_offer->r.yiaddr == *rom_ip_,
@@ -699,15 +710,7 @@ bool boot_run::stage_pi3_bootcode() {
                                        ip_offer->r.yiaddr.to_string()));
     if (!configure_ip(ip_offer->r.yiaddr, ip_offer->r))
         return false;
-    const auto o54 = pxe_offer->r.ip_option(54);
-    tftp_server_ = o54 ? *o54 : pxe_offer->ip_src;
-    report_.tftp_server = tftp_server_.to_string();
-    tftp_ = {};
-    tftp_.server = tftp_server_;
-    tftp_.send_tsize = true;
-    tftp_.rrq_retransmit = 1s;
-    tftp_.ack_retransmit = 1s;
-    tftp_.file_timeout = o_.file_timeout;
+    use_tftp_server(server_of(*pxe_offer), true, 1s);
     port_mode_ = port_mode::incrementing;
     port_ = 49153;
     race_ = o_.strict;
@@ -772,8 +775,7 @@ bool boot_run::stage_eeprom(bool pi5) {
             sock_.reset();
             return false;
         }
-        const auto o54 = ip_offer->r.ip_option(54);
-        const ipv4_address server = o54 ? *o54 : ip_offer->ip_src;
+        const ipv4_address server = server_of(*ip_offer);
         const accept_rules rules{st.dp.xid, mac_, true, false};
         while (!ack && clock_type::now() < dhcp_deadline) {
             const bytes req = build_eeprom_request(st.dp, ip_offer->r.yiaddr, server);
@@ -838,21 +840,12 @@ bool boot_run::stage_eeprom(bool pi5) {
         why = "siaddr";
     }
     if (!server) {
-        const auto o54 = pxe_offer->r.ip_option(54);
-        server = o54 ? *o54 : pxe_offer->ip_src;
+        server = server_of(*pxe_offer);
         why = "option 54";
     }
-    tftp_server_ = *server;
-    report_.tftp_server = tftp_server_.to_string();
+    use_tftp_server(*server, true, 2s);
     say(fmt::format("eeprom: TFTP server {} (from {})", tftp_server_.to_string(), why));
-
-    tftp_ = {};
-    tftp_.server = tftp_server_;
-    tftp_.send_tsize = true;
     tftp_.blksize = o_.blksize.value_or(pi5 ? 1468 : 1024);
-    tftp_.rrq_retransmit = 2s;
-    tftp_.ack_retransmit = 2s;
-    tftp_.file_timeout = o_.file_timeout;
     port_mode_ = port_mode::ephemeral;
     race_ = false;
 
@@ -952,8 +945,7 @@ bool boot_run::stage_kernel_dhcp() {
         return fail("kernel: no OFFER to the kernel's DHCP");
     }
     frame_checks(*offer, "OFFER");
-    const auto o54 = offer->r.ip_option(54);
-    const ipv4_address server = o54 ? *o54 : offer->ip_src;
+    const ipv4_address server = server_of(*offer);
     for (int n = 1; n <= 8 && !ack && clock_type::now() < stage_deadline; ++n) {
         if (!send_dhcp(build_kernel_request(mac_, xid, offer->r.yiaddr, server), false))
             return false;
