@@ -135,6 +135,11 @@ class boot_run {
     std::string save_path(const std::string& name) const;
     void record(const file_result& f, bool probe);
     file_result probe(const std::string& name);
+    using started_transfer = tl::expected<std::unique_ptr<tftp_transfer>, std::string>;
+    /// The TFTP settings of a fetch: the stage's, plus the --drop-ack/--dup-ack stress if armed.
+    tftp_settings fetch_settings() const;
+    /// Runs a started fetch to its end (or records why it did not start); returns its result.
+    file_result complete_fetch(const std::string& name, started_transfer t);
     file_result fetch(const std::string& name, bool keep = false);
     file_result probe_then_fetch(const std::string& name, bool keep = false);
     bool get(const std::string& name, bool required, bool probe_first, file_result* out = nullptr);
@@ -418,13 +423,16 @@ file_result boot_run::probe(const std::string& name) {
     return (*t)->result();
 }
 
-file_result boot_run::fetch(const std::string& name, bool keep) {
+tftp_settings boot_run::fetch_settings() const {
     tftp_settings s = tftp_;
     if (stress_) {
         s.drop_ack_block = o_.drop_ack;
         s.dup_ack_block = o_.dup_ack;
     }
-    auto t = tftp_transfer::start(s, name, next_port(), save_path(name), keep);
+    return s;
+}
+
+file_result boot_run::complete_fetch(const std::string& name, started_transfer t) {
     if (!t) {
         file_result f;
         f.name = name;
@@ -436,6 +444,11 @@ file_result boot_run::fetch(const std::string& name, bool keep) {
         (*t)->run_to_end(deadline_);
     record((*t)->result(), false);
     return (*t)->result();
+}
+
+file_result boot_run::fetch(const std::string& name, bool keep) {
+    return complete_fetch(
+        name, tftp_transfer::start(fetch_settings(), name, next_port(), save_path(name), keep));
 }
 
 file_result boot_run::probe_then_fetch(const std::string& name, bool keep) {
@@ -459,26 +472,11 @@ file_result boot_run::probe_then_fetch(const std::string& name, bool keep) {
         record((*p)->result(), true);
         return (*p)->result();
     }
-    tftp_settings s = tftp_;
-    if (stress_) {
-        s.drop_ack_block = o_.drop_ack;
-        s.dup_ack_block = o_.dup_ack;
-    }
-    auto t = tftp_transfer::start(s, name, next_port(), save_path(name), keep);
+    auto t = tftp_transfer::start(fetch_settings(), name, next_port(), save_path(name), keep);
     (*p)->abort_early();
     record((*p)->result(), true);
     aborted_.push_back(std::move(*p));
-    if (!t) {
-        file_result f;
-        f.name = name;
-        f.detail = t.error();
-        record(f, false);
-        return f;
-    }
-    if ((*t)->until_first_data(deadline_))
-        (*t)->run_to_end(deadline_);
-    record((*t)->result(), false);
-    return (*t)->result();
+    return complete_fetch(name, std::move(t));
 }
 
 bool boot_run::get(const std::string& name, bool required, bool probe_first, file_result* out) {
