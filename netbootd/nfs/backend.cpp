@@ -46,14 +46,7 @@ std::string_view backend_name(nfs_backend b) {
 }
 
 void emit(const event_sink& sink, std::string kind, severity level, nlohmann::json fields) {
-    if (!sink)
-        return;
-    event e;
-    e.source = "nfs";
-    e.kind = std::move(kind);
-    e.level = level;
-    e.fields = std::move(fields);
-    sink(std::move(e));
+    emit_nfs_event(sink, std::move(kind), level, std::move(fields));
 }
 
 tl::expected<std::string, std::string> reload_ganesha(const std::filesystem::path& pidfile) {

@@ -91,20 +91,9 @@ root_check check_node_root(const cluster_config& cfg, const node& n, const std::
     root_check c;
     c.hostname = n.hostname;
     auto emit = [&](std::string kind, severity level, nlohmann::json fields) {
-        if (!sink)
-            return;
-        event e;
-        e.position = n.position;
-        e.mac = n.mac;
-        e.ip = n.ip;
-        e.source = "nfs";
-        e.kind = std::move(kind);
-        e.level = level;
-        fields["hostname"] = n.hostname;
         fields["path"] = c.path;
         fields["server"] = server;
-        e.fields = std::move(fields);
-        sink(std::move(e));
+        emit_nfs_event(sink, std::move(kind), level, std::move(fields), &n);
     };
     auto root = node_root_path(cfg, n);
     if (!root) {

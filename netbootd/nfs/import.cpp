@@ -267,14 +267,7 @@ import_base(const cluster_config& cfg, const import_options& opts, const event_s
             opts.progress(s);
     };
     auto emit = [&](std::string kind, severity level, nlohmann::json fields) {
-        if (!sink)
-            return;
-        event e;
-        e.source = "nfs";
-        e.kind = std::move(kind);
-        e.level = level;
-        e.fields = std::move(fields);
-        sink(std::move(e));
+        emit_nfs_event(sink, std::move(kind), level, std::move(fields));
     };
     auto failed = [&](std::string reason) -> tl::expected<import_result, std::string> {
         emit("nfs.import_failed", severity::error,

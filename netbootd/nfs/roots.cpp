@@ -230,20 +230,27 @@ prepare_action decide_prepare(root_mode mode, const observed_root& o) {
 root_manager::root_manager(const cluster_config& cfg, event_sink sink)
     : cfg_(cfg), sink_(std::move(sink)) {}
 
-void root_manager::emit(const node& n, std::string kind, severity level,
-                        nlohmann::json fields) const {
-    if (!sink_)
+void emit_nfs_event(const event_sink& sink, std::string kind, severity level, nlohmann::json fields,
+                    const node* n) {
+    if (!sink)
         return;
     event e;
-    e.position = n.position;
-    e.mac = n.mac;
-    e.ip = n.ip;
     e.source = "nfs";
     e.kind = std::move(kind);
     e.level = level;
-    fields["hostname"] = n.hostname;
+    if (n) {
+        e.position = n->position;
+        e.mac = n->mac;
+        e.ip = n->ip;
+        fields["hostname"] = n->hostname;
+    }
     e.fields = std::move(fields);
-    sink_(std::move(e));
+    sink(std::move(e));
+}
+
+void root_manager::emit(const node& n, std::string kind, severity level,
+                        nlohmann::json fields) const {
+    emit_nfs_event(sink_, std::move(kind), level, std::move(fields), &n);
 }
 
 tl::expected<void, std::string> root_manager::fail(const node& n, std::string_view op,

@@ -20,6 +20,11 @@ namespace netbootd::nfs {
 
 using event_sink = std::function<void(event)>;
 
+/// Sends an "nfs" event to `sink` (nothing when it is empty). With a node, the event is tied to
+/// it (position, MAC, IP) and its fields carry the node's hostname.
+void emit_nfs_event(const event_sink& sink, std::string kind, severity level, nlohmann::json fields,
+                    const node* n = nullptr);
+
 /// What is on disk for a node, as far as the decision below needs it.
 struct observed_root {
     bool base_exists = false;
