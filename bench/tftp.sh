@@ -7,15 +7,18 @@
 #   ONLY="netbootd dnsmasq200" SKIP_SINGLE=1 ...   # a subset of servers / the storm only
 #   PERF_RECORD=/tmp/prof ...                       # perf record -g each server during its storm
 #   NETBOOTD_B=/tmp/old/netbootd ...                # A/B: a second netbootd ("netbootd-b") in the
-#   NETBOOTD_B_ENV="NETBOOTD_TFTP_DATA_THREADS=1"   # same run, another binary and/or environment
+#   NETBOOTD_B_ENV="NETBOOTD_TFTP_DATA_THREADS=4"   # same run, another binary and/or environment
+#   STORM_MODES="nic local" SINGLE_MODE=nic         # accounting modes (see set_boundary below)
 #
 # Rows:
 #   single client, 3 MiB and 8 MiB, blksize 512 and 1468 (busybox tftp), 1468 + windowsize 8
 #   (atftp; servers without RFC 7440 fall back to lock-step) -> median MB/s of RUNS fetches;
 #   boot storm: NODES client namespaces each fetch a Pi 4 boot set (config.txt, start4.elf,
 #   fixup4.dat, dtb, cmdline.txt, kernel8.img: ~10.7 MB) at 512-byte blocks with busybox tftp ->
-#   wall time, per-node p50/p95/max, server CPU seconds (utime+stime, children included) and CPU
-#   seconds per GB served.
+#   wall time, per-node p50/p95/max, server CPU seconds (utime+stime, children included), CPU
+#   seconds per GB served and the server's context switches; once per accounting mode ("nic":
+#   the clients' receive path runs in the switch's NAPI thread, as behind a real NIC; "local":
+#   it is charged to the sending server). Needs ethtool for "nic".
 # atftpd conflicts with tftpd-hpa as a package, so it is fetched with `apt-get download` and run
 # from a temporary directory (set ATFTPD=/path/to/atftpd to skip that).
 set -uo pipefail
@@ -61,6 +64,30 @@ if [ -n "$NETBOOTD_B$NETBOOTD_B_ENV" ]; then
     lab_host s-netbootd-b 10.42.0.254/24
 fi
 lab_host solo 10.42.0.200/24
+# The wire, or not. On this lab every server's clients are processes on the same cores, and with
+# plain veth the kernel delivers each datagram to its client (bridge, UDP receive, waking the
+# client) inside the sender's sendmsg, so that work is charged to the server: with 60 clients it
+# is most of every server's CPU. "nic": each server's switch port takes its frames in a NAPI
+# kernel thread of its own (GRO + threaded NAPI), so a server pays for its own send path, as it
+# would handing frames to a NIC, and delivery is done by the "wire". "local": the old accounting.
+# Every server is measured the same way in both.
+STORM_MODES=${STORM_MODES:-nic local}
+SINGLE_MODE=${SINGLE_MODE:-nic}
+set_boundary() { # nic|local
+    local h i sw="$LAB_ID-sw" gro=off thr=0
+    [ "$1" = nic ] && gro=on thr=1
+    for h in s-netbootd s-dnsmasq s-hpa s-atftpd ${NETBOOTD_B:+s-netbootd-b}; do
+        for i in "${!LAB_HOSTS[@]}"; do
+            [ "${LAB_HOSTS[$i]}" = "$h" ] || continue
+            # Threaded NAPI needs NAPI (GRO) on: switched on after GRO, off before it.
+            [ "$thr" = 0 ] && { ip netns exec "$sw" sh -c "echo 0 >/sys/class/net/p$i/threaded" 2>/dev/null || true; }
+            ip netns exec "$sw" ethtool -K "p$i" gro $gro rx-udp-gro-forwarding $gro >/dev/null ||
+                lab_die "ethtool -K p$i gro $gro failed (package ethtool)"
+            [ "$thr" = 1 ] && { ip netns exec "$sw" sh -c "echo 1 >/sys/class/net/p$i/threaded" ||
+                lab_die "cannot set threaded NAPI on p$i"; }
+        done
+    done
+}
 storm_hosts "$NODES"
 
 data=$LAB_DIR/data
@@ -101,7 +128,7 @@ start_server() { # NAME [perf]: with "perf", the server runs under `perf stat -e
     # so /proc/PID/stat's cutime would miss them).
     local log=$LAB_DIR/server-$1.log h=${HOST[$1]} PERF=()
     command -v perf >/dev/null || set -- "$1" # no perf (package linux-perf): CPU column shows "-"
-    [ "${2:-}" = perf ] && PERF=(perf stat -e task-clock -x, -o "$LAB_DIR/cpu-$1.txt" --)
+    [ "${2:-}" = perf ] && PERF=(perf stat -e task-clock,context-switches -x, -o "$LAB_DIR/cpu-$1.txt" --)
     # PERF_RECORD=DIR: profile the storm instead (perf record -g), for finding where CPU goes.
     [ "${2:-}" = perf ] && [ -n "${PERF_RECORD:-}" ] && PERF=(perf record -F 1999 -g -o "$PERF_RECORD/perf-$1.data" --)
     case $1 in
@@ -132,6 +159,7 @@ stop_server() { # NAME
     return 0
 }
 cpu_seconds() { awk -F, '/task-clock/ {printf "%.2f", $1 / 1000}' "$LAB_DIR/cpu-$1.txt" 2>/dev/null; }
+ctx_switches_k() { awk -F, '/context-switches/ {printf "%.0f", $1 / 1000}' "$LAB_DIR/cpu-$1.txt" 2>/dev/null; }
 
 # One timed fetch in `solo`; prints MB/s or FAIL.
 fetch_once() { # SERVER FILE MODE(512|1468|w8)
@@ -157,7 +185,7 @@ row_median() { # SERVER FILE MODE -> median of the values collected in $out/sing
     median <<<"$vals"
 }
 
-storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
+storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB ctxsw_k"
     local t0 t1 srv=$1
     start_server "$srv" perf
     t0=$(date +%s%N)
@@ -167,9 +195,9 @@ storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB"
     local p50 p95 mx okn
     read -r p50 p95 mx okn < <(storm_summary "$out/storm" "$NODES" "$data")
     awk -v w=$((t1 - t0)) -v p50="$p50" -v p95="$p95" -v mx="$mx" -v ok=$okn -v cpu="$(cpu_seconds "$srv")" \
-        -v gb="$(awk -v n=$okn -v b=$SETBYTES 'BEGIN{print n * b / 1e9}')" \
-        'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - -", w / 1e9, p50, p95, mx, ok;
-               else printf "%.1f %.1f %.1f %.1f %d %.1f %.1f", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0)}'
+        -v cs="$(ctx_switches_k "$srv")" -v gb="$(awk -v n=$okn -v b=$SETBYTES 'BEGIN{print n * b / 1e9}')" \
+        'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - - -", w / 1e9, p50, p95, mx, ok;
+               else printf "%.1f %.1f %.1f %.1f %d %.1f %.1f %s", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0), cs}'
 }
 
 SERVERS="netbootd dnsmasq200 tftpd-hpa"
@@ -188,6 +216,7 @@ declare -A R
 
 # Single client: all servers up at once; every run measures every server in turn.
 mkdir -p "$out/single"
+[ -n "$SERVERS" ] && set_boundary "$SINGLE_MODE"
 for srv in $SERVERS; do start_server "$srv"; done
 for r in $(seq 1 "$RUNS"); do
     for f in file3m file8m; do
@@ -207,11 +236,15 @@ done
 # default tftp-max=50 runs once: with busybox clients its orphaned retransmitted RRQs fill every
 # slot and the storm takes over a minute.
 for r in $(seq 1 "$STORM_RUNS"); do
-    for srv in $STORM_SERVERS; do
-        [ "$srv" = dnsmasq50 ] && [ "$r" -gt 1 ] && continue
-        line=$(storm "$srv")
-        echo "$line" >>"$out/storm-$srv.lines"
-        lab_log "$srv storm $r/$STORM_RUNS: $line"
+    for mode in $STORM_MODES; do
+        set_boundary "$mode"
+        for srv in $STORM_SERVERS; do
+            # dnsmasq with tftp-max=50 does not finish a storm (above): once, in the first mode.
+            [ "$srv" = dnsmasq50 ] && { [ "$r" -gt 1 ] || [ "$mode" != "${STORM_MODES%% *}" ]; } && continue
+            line=$(storm "$srv")
+            echo "$line" >>"$out/storm-$mode-$srv.lines"
+            lab_log "$srv storm ($mode) $r/$STORM_RUNS: $line"
+        done
     done
 done
 col_median() {
@@ -221,7 +254,11 @@ col_median() {
                  for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] + 0 < a[j] + 0) {t = a[j]; a[j] = a[k]; a[k] = t}
                  printf "%s%s", a[int((n + 1) / 2)], (i < nf ? " " : "\n") } }' "$1"
 }
-for srv in $STORM_SERVERS; do R[$srv,storm]=$(col_median "$out/storm-$srv.lines"); done
+for mode in $STORM_MODES; do
+    for srv in $STORM_SERVERS; do
+        [ -s "$out/storm-$mode-$srv.lines" ] && R[$srv,$mode]=$(col_median "$out/storm-$mode-$srv.lines")
+    done
+done
 
 if [ -n "$SERVERS" ]; then
 echo
@@ -244,15 +281,20 @@ for f in file3m file8m; do
 done
 fi
 [ -n "$STORM_SERVERS" ] || exit 0
+for mode in $STORM_MODES; do
 echo
-echo "Boot storm, median of $STORM_RUNS: $NODES nodes x $(awk -v b=$SETBYTES 'BEGIN{printf "%.1f", b / 1e6}') MB (busybox tftp, 512-byte blocks)"
-printf '%-12s %8s %8s %8s %8s %6s %9s %10s\n' server wall_s p50_s p95_s max_s ok cpu_s cpu_s/GB
+echo "Boot storm ($mode), median of $STORM_RUNS: $NODES nodes x $(awk -v b=$SETBYTES 'BEGIN{printf "%.1f", b / 1e6}') MB (busybox tftp, 512-byte blocks)"
+[ "$mode" = nic ] && echo "  (clients' receive path in the switch port's NAPI thread, as behind a NIC: server CPU is its own)"
+[ "$mode" = local ] && echo "  (clients' receive path charged to the sending server, plain veth)"
+printf '%-12s %8s %8s %8s %8s %6s %9s %10s %9s\n' server wall_s p50_s p95_s max_s ok cpu_s cpu_s/GB ctxsw_k
 for srv in $STORM_SERVERS; do
-    read -r w p50 p95 mx ok cpu cpg <<<"${R[$srv,storm]}"
-    printf '%-12s %8s %8s %8s %8s %3s/%-3s %8s %10s\n' "$srv" "$w" "$p50" "$p95" "$mx" "$ok" "$NODES" "$cpu" "$cpg"
+    [ -n "${R[$srv,$mode]:-}" ] || continue
+    read -r w p50 p95 mx ok cpu cpg cs <<<"${R[$srv,$mode]}"
+    printf '%-12s %8s %8s %8s %8s %3s/%-3s %8s %10s %9s\n' "$srv" "$w" "$p50" "$p95" "$mx" "$ok" "$NODES" "$cpu" "$cpg" "$cs"
 done
-read -r nw _ _ _ _ _ ncpg <<<"${R[netbootd,storm]:-0 0 0 0 0 0 0}"
-read -r dw _ _ _ _ _ dcpg <<<"${R[dnsmasq200,storm]:-0 0 0 0 0 0 0}"
-awk -v nw="$nw" -v dw="$dw" -v nc="$ncpg" -v dc="$dcpg" 'BEGIN{
-    printf "storm wall: dnsmasq(tftp-max=200) / netbootd = %.2fx (target >= 1.3x)\n", (nw > 0 ? dw / nw : 0);
-    printf "CPU per GB: netbootd / dnsmasq(tftp-max=200) = %.2f (target <= 0.5)\n", (dc > 0 ? nc / dc : 0) }'
+read -r nw _ _ _ _ _ ncpg _ <<<"${R[netbootd,$mode]:-0 0 0 0 0 0 0 0}"
+read -r dw _ _ _ _ _ dcpg _ <<<"${R[dnsmasq200,$mode]:-0 0 0 0 0 0 0 0}"
+awk -v nw="$nw" -v dw="$dw" -v nc="$ncpg" -v dc="$dcpg" -v m="$mode" 'BEGIN{
+    printf "%s: storm wall: dnsmasq(tftp-max=200) / netbootd = %.2fx (target >= 1.3x)\n", m, (nw > 0 ? dw / nw : 0);
+    printf "%s: CPU per GB: netbootd / dnsmasq(tftp-max=200) = %.2f (target <= 0.5)\n", m, (dc > 0 ? nc / dc : 0) }'
+done

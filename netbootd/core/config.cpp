@@ -330,7 +330,7 @@ void read_tftp(reader& r, const YAML::Node& n, tftp_section& t) {
     if (!r.check_map(n, "tftp",
                      {"enabled", "root", "nodes_dir", "templates_dir", "max_blksize",
                       "max_windowsize", "max_transfers", "max_transfers_per_client", "data_threads",
-                      "port"}))
+                      "data_nice", "port"}))
         return;
     set_if(n, "enabled", t.enabled, [&](auto& v) { return r.boolean(v, "tftp.enabled"); });
     set_if(n, "root", t.root, [&](auto& v) { return r.path(v, "tftp.root"); });
@@ -347,6 +347,8 @@ void read_tftp(reader& r, const YAML::Node& n, tftp_section& t) {
            [&](auto& v) { return r.number<int>(v, "tftp.max_transfers_per_client", 1, 1000); });
     set_if(n, "data_threads", t.data_threads,
            [&](auto& v) { return r.number<int>(v, "tftp.data_threads", 1, 64); });
+    set_if(n, "data_nice", t.data_nice,
+           [&](auto& v) { return r.number<int>(v, "tftp.data_nice", -20, 19); });
     set_if(n, "port", t.port,
            [&](auto& v) { return r.number<std::uint16_t>(v, "tftp.port", 1, 65535); });
 }

@@ -93,7 +93,9 @@ struct tftp_section {
     int max_transfers = 1000;
     int max_transfers_per_client = 16;
     /// Threads (each with one data socket) that carry the transfers' DATA/ACK traffic.
-    int data_threads = 16;
+    int data_threads = 1;
+    /// Nice value of those threads (-20..19; 0 leaves them at the daemon's).
+    int data_nice = -5;
     std::uint16_t port = 69;
 };
 

@@ -18,9 +18,11 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <optional>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <thread>
+#include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -217,6 +219,19 @@ struct report {
 
 class server;
 
+/// Gives the calling thread the nice value `nice` (0 leaves it alone). A data thread is woken by
+/// every ACK and works for a few microseconds: a lower nice value lets it run as soon as an ACK
+/// arrives instead of waiting behind whatever else the server is doing (NFS, compiles), which
+/// shortens every node's boot at almost no CPU cost (figures in docs/tftp.md). Lowering it needs
+/// CAP_SYS_NICE; without it the thread stays where it is and says so once.
+void set_thread_nice(int nice) {
+    if (nice == 0)
+        return;
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0)
+        spdlog::warn("tftp: data thread stays at its nice value, not tftp.data_nice {}: {}", nice,
+                     std::strerror(errno));
+}
+
 /// A data-path thread: one data socket (its own server port), the transfers whose first reply
 /// went out from it, a send batch and a 100 ms sweep. Everything here runs on the worker's own
 /// io_context thread; requests are handed over by post() and outcomes posted back.
@@ -225,14 +240,17 @@ class worker {
     worker(asio::io_context& main_io, std::function<void(report)> on_report)
         : main_io_(main_io), on_report_(std::move(on_report)), data_(io_), sweep_timer_(io_) {}
 
-    /// Opens the socket and starts the thread (called on the service's thread).
-    void start() {
+    /// Opens the socket and starts the thread at `nice` (called on the service's thread).
+    void start(int nice) {
         open_data_socket();
         stopping_ = false;
         spawn(data_loop());
         spawn(sweep_loop());
         guard_.emplace(io_.get_executor());
-        thread_ = std::thread([this] { io_.run(); });
+        thread_ = std::thread([this, nice] {
+            set_thread_nice(nice);
+            io_.run();
+        });
     }
 
     /// Stops the thread and returns the transfers it still held (called on the service's thread;
@@ -673,11 +691,11 @@ class worker {
     std::uint64_t unknown_tids_ = 0;
 };
 
-/// Data-path threads: 16 by default, whatever the core count. Transfers are lock-step and spend
-/// most of their time waiting for a client, and the per-packet cost is kernel work in the sending
-/// thread (waking the receiver); with several threads the scheduler keeps each sender next to the
-/// clients it wakes and spreads that work over every core. Measured on the 2-core reference
-/// machine (bench/tftp.sh, 60-node storm): 2 threads 16.5 s, 8 threads 13.0 s, 16 threads 12.7 s.
+/// Data-path threads: one by default. A thread sleeps in epoll when its socket is empty and every
+/// wake-up is a context switch, the largest single cost of the data path; with one thread each
+/// wake-up finds the ACKs of every transfer waiting, with many each finds a few. One thread moves
+/// about 400,000 lock-step 512-byte blocks a second on one core of the 2-core reference machine
+/// (more than a gigabit link carries at that size); raise it for faster links.
 /// The count is `tftp.data_threads`; NETBOOTD_TFTP_DATA_THREADS (1-64) overrides it, for
 /// benchmarks and diagnosis.
 unsigned data_threads(const tftp_section& t) {
@@ -687,6 +705,18 @@ unsigned data_threads(const tftp_section& t) {
             return static_cast<unsigned>(v);
     }
     return static_cast<unsigned>(std::clamp(t.data_threads, 1, 64));
+}
+
+/// The data threads' nice value: `tftp.data_nice`; NETBOOTD_TFTP_DATA_NICE (-20..19) overrides
+/// it, for benchmarks.
+int data_nice(const tftp_section& t) {
+    if (const char* env = std::getenv("NETBOOTD_TFTP_DATA_NICE")) {
+        char* end = nullptr;
+        const long v = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && v >= -20 && v <= 19)
+            return static_cast<int>(v);
+    }
+    return std::clamp(t.data_nice, -20, 19);
 }
 
 class server final : public netbootd::service {
@@ -713,10 +743,11 @@ class server final : public netbootd::service {
         stopping_ = false;
         std::string ports;
         const unsigned threads = data_threads(t);
+        const int nice = data_nice(t);
         for (unsigned i = 0; i < threads; ++i) {
             auto w =
                 std::make_unique<worker>(ctx_.io, [this](report r) { on_report(std::move(r)); });
-            w->start();
+            w->start(nice);
             ports += (ports.empty() ? "" : ",") + std::to_string(w->port());
             workers_.push_back(std::move(w));
         }

@@ -41,6 +41,7 @@ tftp:
   templates_dir: $srv/templates
   max_blksize: 1468
   max_windowsize: 16
+  data_threads: 2
 nfs:
   backend: none
   base_root: /srv/roots/base
@@ -59,6 +60,18 @@ YAML
 log=$LAB_DIR/netbootd.log
 lab_bg server "$log" "$(lab_netbootd_bin)" --config "$LAB_DIR/cluster.yaml" --log-level debug
 lab_wait_udp server 69 10 || { cat "$log"; lab_die "netbootd did not listen on 69"; }
+nb_pid=$LAB_LAST_PID
+
+# --- the data path's threads: tftp.data_threads of them, at tftp.data_nice (default -5) ---------
+nice_of_threads() { # PID -> the nice value of each thread, one per line (field 19 of stat)
+    local t
+    for t in /proc/"$1"/task/*/stat; do awk '{sub(/^.*\) /, ""); print $17}' "$t"; done
+}
+nices=$(nice_of_threads "$nb_pid")
+lab_check "two data threads at nice -5 (tftp.data_threads: 2, default data_nice)" \
+    [ "$(grep -cx -- -5 <<<"$nices")" = 2 ]
+lab_check "the daemon's other threads stay at nice 0" [ "$(grep -vcx -- -5 <<<"$nices")" -ge 1 ]
+lab_check "every thread is at nice 0 or -5" bash -c "! grep -qvxE -- '-5|0' <<<'$nices'"
 
 S=10.42.0.250
 out=$LAB_DIR/out

@@ -45,6 +45,15 @@ TEST(config, valid_file_applies_defaults) {
     EXPECT_EQ(cfg.summary(), "t: 2 nodes, 0 power drivers, dhcp full, tftp on, nfs none");
 }
 
+TEST(config, tftp_data_path_defaults_and_overrides) {
+    auto cfg = parse_config(base, "c.yaml");
+    EXPECT_EQ(cfg.tftp.data_threads, 1) << "one data thread batches best (docs/tftp.md)";
+    EXPECT_EQ(cfg.tftp.data_nice, -5);
+    cfg = parse_config(std::string("tftp: { data_threads: 4, data_nice: 0 }\n") + base, "c.yaml");
+    EXPECT_EQ(cfg.tftp.data_threads, 4);
+    EXPECT_EQ(cfg.tftp.data_nice, 0);
+}
+
 TEST(config, per_node_values_override_defaults) {
     auto cfg = parse_config(
         std::string(base) +
@@ -154,6 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "'dhcp.lease_time' is not a duration like 500ms, 2s, 12h: 'forever'"},
         bad_case{"bad_blksize", std::string("tftp: { max_blksize: 4 }\n") + base,
                  "'tftp.max_blksize' is 4; it must be between 8 and 65464"},
+        bad_case{"bad_data_nice", std::string("tftp: { data_nice: -21 }\n") + base,
+                 "c.yaml:1:20: 'tftp.data_nice' is -21; it must be between -20 and 19"},
         bad_case{"missing_server_ip", "cluster: { subnet: 10.42.0.0/24 }\nnodes: []\n",
                  "'cluster.server_ip' is required"},
         bad_case{"subnet_host_bits", "cluster: { server_ip: 10.42.0.250, subnet: 10.42.0.1/24 }\n",
