@@ -4,7 +4,7 @@
 # own config.txt from nodes/<hostname>/ and a cmdline.txt rendered with its NFS root. A second Pi 4
 # boots with the EEPROM's TFTP_PREFIX_STR (`--tftp-prefix str:rack1/n03/`, a node's `tftp_prefix`)
 # and gets node03's view the same way; tftp-hpa and busybox tftp asking for `rack1/n03/...` from a
-# host that is no node get the same files.
+# host that is no node get the same files; a glued prefix without a '/' (`pi04-`) works the same way.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/lab.sh"
 lab_require_root
@@ -40,6 +40,7 @@ nodes:
   - { position: 1, mac: "b8:27:eb:85:c0:f2", serial: "7285c0f2", root: shared }
   - { position: 2, mac: "dc:a6:32:01:36:c2", serial: "b7f44626" }
   - { position: 3, mac: "dc:a6:32:01:36:c3", serial: "b7f44627", tftp_prefix: "rack1/n03/" }
+  - { position: 4, mac: "dc:a6:32:01:36:c4", tftp_prefix: "pi04-" }
 Y
 log=$d/netbootd.log
 lab_host server 10.42.0.250/24
@@ -87,6 +88,9 @@ lab_check "the guest's transfer is node03's event" \
 lab_exec guest timeout 30 busybox tftp -g -r rack1/n03/config.txt -l "$o/bb-config.txt" 10.42.0.250
 lab_eq "busybox tftp: rack1/n03/config.txt is node03's own (sha256)" \
     "$(sha256sum <"$d/nodes/node03/config.txt")" "$(sha256sum <"$o/bb-config.txt" 2>/dev/null)"
+lab_exec guest bash -c "cd $o && timeout 30 tftp -m binary 10.42.0.250 -c get pi04-cmdline.txt hpa-pi04.txt"
+lab_check "tftp-hpa: pi04-cmdline.txt (prefix without '/') is node04's rendered file" \
+    grep -q 'nfsroot=10.42.0.250:/srv/roots/node04,vers=3' "$o/hpa-pi04.txt"
 lab_exec guest timeout 30 busybox tftp -g -r rack1/n03/../n03/config.txt -l "$o/bb-dotdot.txt" 10.42.0.250
 lab_eq "busybox tftp: '..' behind the prefix is refused" 1 "$(test -s "$o/bb-dotdot.txt" && echo 0 || echo 1)"
 
