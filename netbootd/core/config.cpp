@@ -570,6 +570,54 @@ std::pair<int, int> mark_of(const YAML::Node& n) {
     return {n.Mark().line + 1, n.Mark().column + 1};
 }
 
+bool is_hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// "b8-27-eb-fc-6a-59" in either case: what the Pi asks for with TFTP_PREFIX=2.
+bool looks_like_dashed_mac(std::string_view s) {
+    if (s.size() != 17)
+        return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (i % 3 == 2 ? s[i] != '-' : !is_hex(s[i]))
+            return false;
+    return true;
+}
+
+// Why `p` cannot be a node's TFTP_PREFIX_STR, or nothing. The bootloader prepends the string
+// verbatim to every file name, so it must be usable at the start of a TFTP name that the
+// resolver's traversal rules accept, and must not be mistaken for the serial or MAC prefix.
+std::optional<std::string> tftp_prefix_problem(std::string_view p) {
+    if (p.empty() || p.size() > 127)
+        return fmt::format("is {} characters; it must be 1 to 127", p.size());
+    for (char c : p) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e)
+            return std::string("must be printable ASCII (no control characters, NUL or "
+                               "non-ASCII bytes)");
+        if (c == '\\')
+            return std::string("must not contain a backslash");
+    }
+    if (p.front() == '/')
+        return std::string("must not start with '/' (TFTP names are relative to the root)");
+    for (std::size_t pos = 0; pos <= p.size();) {
+        auto slash = p.find('/', pos);
+        if (slash == std::string_view::npos)
+            slash = p.size();
+        if (p.substr(pos, slash - pos) == "..")
+            return std::string("must not contain a '..' component");
+        pos = slash + 1;
+    }
+    const auto first = p.substr(0, std::min(p.find('/'), p.size()));
+    if (first.size() == 8 && parse_serial(first))
+        return std::string("looks like an 8-hex serial prefix; the Pi's TFTP_PREFIX=0 (serial) "
+                           "mode is already mapped to the node with that 'serial'");
+    if (looks_like_dashed_mac(first))
+        return std::string("looks like a dashed MAC prefix; the Pi's TFTP_PREFIX=2 (MAC) mode is "
+                           "already mapped to the node with that 'mac'");
+    return std::nullopt;
+}
+
 // `enrolled`: the netbootd-managed enrolled nodes file, whose entries may only carry position,
 // mac and serial (everything else comes from `defaults`, as for a cluster-file node without it).
 void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_config& cfg,
@@ -582,7 +630,7 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
         if (enrolled ? !r.check_map(item, "nodes[]", {"position", "mac", "serial"})
                      : !r.check_map(item, "nodes[]",
                                     {"position", "mac", "serial", "hostname", "ip", "root", "model",
-                                     "power"}))
+                                     "power", "tftp_prefix"}))
             continue;
         node nd;
         nd.line = line_of(item);
@@ -696,6 +744,16 @@ void read_nodes(reader& r, const YAML::Node& n, const node_defaults& d, cluster_
                 }
             }
         }
+        if (auto v = item["tftp_prefix"]) {
+            if (auto s = r.scalar(v, "tftp_prefix")) {
+                if (auto why = tftp_prefix_problem(*s)) {
+                    r.error(v, fmt::format("'tftp_prefix' '{}' {}", *s, *why));
+                    ok = false;
+                } else {
+                    nd.tftp_prefix = *s;
+                }
+            }
+        }
         nd.power = d.power;
         if (auto v = item["power"]) {
             nd.power = read_power_binding(r, v, "power");
@@ -726,6 +784,7 @@ void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& 
     std::unordered_map<ipv4_address, where> ips;
     std::unordered_map<std::string, where> hostnames;
     std::unordered_map<std::uint32_t, where> serials;
+    std::unordered_map<std::string, where> tftp_prefixes;
     const node_marks* m = nullptr;
     auto err = [&](std::string_view key, std::string message) {
         auto [line, col] = m->of(key);
@@ -752,6 +811,9 @@ void check_nodes(reader& r, cluster_config& cfg, const std::vector<node_marks>& 
         dup(hostnames, n.hostname, n, "hostname", "hostname", n.hostname);
         if (n.serial)
             dup(serials, *n.serial, n, "serial", "serial", format_serial(*n.serial));
+        if (!n.tftp_prefix.empty())
+            dup(tftp_prefixes, n.tftp_prefix, n, "tftp_prefix", "tftp_prefix",
+                "'" + n.tftp_prefix + "'");
         if (have_subnet && !cfg.cluster.subnet.contains(n.ip))
             err("ip", fmt::format("IP {} of {} is outside the subnet {}", n.ip.to_string(),
                                   n.hostname, cfg.cluster.subnet.to_string()));

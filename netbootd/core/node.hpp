@@ -39,6 +39,9 @@ struct node {
     root_mode root = root_mode::shared;
     node_model model = node_model::detect;
     std::optional<power_binding> power;
+    /// The EEPROM's TFTP_PREFIX_STR this node's bootloader prepends to every file name
+    /// (`TFTP_PREFIX=1`), used verbatim; empty when the node uses the serial or MAC prefix.
+    std::string tftp_prefix;
     /// Where the node was defined, for messages ("cluster.yaml:42").
     int line = 0;
 

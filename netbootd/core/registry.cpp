@@ -24,7 +24,15 @@ registry::registry(cluster_config cfg) : cfg_(std::move(cfg)) {
         by_ip_.emplace(nd.ip, i);
         by_hostname_.emplace(nd.hostname, i);
         by_position_.emplace(nd.position, i);
+        if (!nd.tftp_prefix.empty()) {
+            by_tftp_prefix_.emplace(nd.tftp_prefix, i);
+            tftp_prefix_lengths_.push_back(nd.tftp_prefix.size());
+        }
     }
+    std::sort(tftp_prefix_lengths_.begin(), tftp_prefix_lengths_.end(), std::greater<>());
+    tftp_prefix_lengths_.erase(
+        std::unique(tftp_prefix_lengths_.begin(), tftp_prefix_lengths_.end()),
+        tftp_prefix_lengths_.end());
 }
 
 namespace {
@@ -49,6 +57,21 @@ const node* registry::by_hostname(std::string_view h) const {
 }
 const node* registry::by_position(int p) const {
     return find_in(by_position_, p, cfg_.nodes);
+}
+
+const node* registry::by_tftp_prefix(std::string_view prefix) const {
+    auto it = by_tftp_prefix_.find(prefix);
+    return it == by_tftp_prefix_.end() ? nullptr : &cfg_.nodes[it->second];
+}
+
+const node* registry::match_tftp_prefix(std::string_view requested) const {
+    for (auto len : tftp_prefix_lengths_) {
+        if (len > requested.size())
+            continue;
+        if (auto* n = by_tftp_prefix(requested.substr(0, len)))
+            return n;
+    }
+    return nullptr;
 }
 
 tl::expected<std::vector<const node*>, std::string> registry::select(std::string_view expr) const {

@@ -2,6 +2,7 @@
 // whole on reload. Readers hold a shared_ptr to the snapshot they started with.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -30,6 +31,14 @@ class registry {
     const node* by_ip(ipv4_address ip) const;
     const node* by_hostname(std::string_view hostname) const;
     const node* by_position(int position) const;
+    /// The node whose `tftp_prefix` is exactly `prefix`.
+    const node* by_tftp_prefix(std::string_view prefix) const;
+    /// True when some node has a `tftp_prefix` (lets the TFTP resolver skip the match otherwise).
+    bool has_tftp_prefixes() const { return !by_tftp_prefix_.empty(); }
+    /// The node whose `tftp_prefix` is the longest one `requested` starts with (verbatim,
+    /// case-sensitive), or nullptr. One hash lookup per distinct prefix length, no loop over
+    /// nodes.
+    const node* match_tftp_prefix(std::string_view requested) const;
 
     /// Resolves what an operator typed: "all", positions ("1-60,62"), hostname patterns
     /// ("node[01-04]"), IP patterns ("10.42.0.[1-4]"), MACs or serials, comma-separated.
@@ -44,6 +53,15 @@ class registry {
     std::unordered_map<ipv4_address, std::size_t> by_ip_;
     std::unordered_map<std::string, std::size_t> by_hostname_;
     std::unordered_map<int, std::size_t> by_position_;
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> by_tftp_prefix_;
+    /// The distinct lengths of the configured prefixes, longest first.
+    std::vector<std::size_t> tftp_prefix_lengths_;
 };
 
 using registry_ptr = std::shared_ptr<const registry>;

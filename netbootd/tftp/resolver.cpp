@@ -203,7 +203,11 @@ resolution resolver::resolve(const registry& reg, ipv4_address client, std::stri
     const auto& cfg = reg.config();
     std::string path = std::move(*clean);
 
-    // A prefix directory: 8-hex serial or dashed MAC, followed by a file below it.
+    // A prefix directory: 8-hex serial or dashed MAC, followed by a file below it. One that
+    // names a node wins; a configured TFTP_PREFIX_STR comes next (it may be any string, so it is
+    // only consulted when the serial/MAC reading names nobody); a serial/MAC prefix naming no node
+    // is looked up literally.
+    std::string_view unknown;
     if (auto slash = path.find('/'); slash != std::string::npos) {
         std::string_view first(path.data(), slash);
         const node* n = nullptr;
@@ -215,15 +219,35 @@ resolution resolver::resolve(const registry& reg, ipv4_address client, std::stri
             prefixed = true;
             n = reg.by_mac(*mac_address::parse(first));
         }
-        if (prefixed) {
+        if (n) {
             r.prefix = std::string(first);
-            if (n) {
-                r.for_node = n;
-                path = path.substr(slash + 1);
-            } else {
-                r.unknown_prefix = true;
-            }
+            r.for_node = n;
+            path = path.substr(slash + 1);
+        } else if (prefixed) {
+            unknown = first;
         }
+    }
+    // TFTP_PREFIX_STR: matched against the name exactly as the Pi sent it (the prefix is
+    // prepended verbatim, with or without a trailing '/'); the rest is a path in the node's view
+    // and passes the same checks as a whole name would.
+    if (!r.for_node && reg.has_tftp_prefixes()) {
+        if (const node* n = reg.match_tftp_prefix(requested)) {
+            r.for_node = n;
+            r.prefix = n->tftp_prefix;
+            auto rest = sanitize_path(requested.substr(n->tftp_prefix.size()));
+            if (!rest) {
+                r.result = resolution::status::refused;
+                r.reason = rest.error() + " after tftp_prefix";
+                r.path = std::string(requested.substr(n->tftp_prefix.size()).substr(0, 64));
+                return r;
+            }
+            unknown = {};
+            path = std::move(*rest);
+        }
+    }
+    if (!unknown.empty()) {
+        r.prefix = std::string(unknown);
+        r.unknown_prefix = true;
     }
     if (!r.for_node && !r.unknown_prefix)
         r.for_node = reg.by_ip(client);

@@ -7,8 +7,10 @@
 //      step 3 followed by the rendered text, for config.txt additions)
 //   3. the shared firmware        <tftp.root>/<path>
 // The node is the one named by the Pi's prefix directory (8-hex serial or dashed MAC), else the
-// node owning the client's IP. A prefix naming no node is looked up literally in the shared root
-// (usually "not found", which makes the Pi drop its prefix).
+// node whose configured `tftp_prefix` (the EEPROM's TFTP_PREFIX_STR, prepended verbatim) is the
+// longest one the name starts with, else the node owning the client's IP. A serial/MAC prefix
+// naming no node is looked up literally in the shared root (usually "not found", which makes the
+// Pi drop its prefix).
 #pragma once
 
 #include <optional>
@@ -42,7 +44,8 @@ struct resolution {
     status result = status::not_found;
     /// The node this request belongs to (by prefix, else by client IP), if any.
     const node* for_node = nullptr;
-    /// "27e247cc", "dc-a6-32-01-36-c2" or "" when the request had no prefix directory.
+    /// "27e247cc", "dc-a6-32-01-36-c2", the node's configured tftp_prefix ("rack1-07/", verbatim)
+    /// or "" when the request had no prefix.
     std::string prefix;
     bool unknown_prefix = false;
     /// The path inside the view (prefix removed).

@@ -178,9 +178,79 @@ INSTANTIATE_TEST_SUITE_P(
                                            "defaults:\n  hostname: \"n{pos}\""),
                  "unknown variable '{pos}'"},
         bad_case{"yaml_syntax", "cluster: [\n", "c.yaml:2:1:"},
+        bad_case{"tftp_prefix_empty",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: \"\" }"),
+                 "c.yaml:11:59: 'tftp_prefix' '' is 0 characters; it must be 1 to 127"},
+        bad_case{"tftp_prefix_too_long",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: " +
+                           std::string(128, 'a') + " }"),
+                 "c.yaml:11:59: 'tftp_prefix' '" + std::string(128, 'a') +
+                     "' is 128 characters; it must be 1 to 127"},
+        bad_case{"tftp_prefix_control",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "\"rack\\t1/\" }"),
+                 "c.yaml:11:59: 'tftp_prefix' 'rack\t1/' must be printable ASCII"},
+        bad_case{"tftp_prefix_nul",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "\"rack\\0/\" }"),
+                 "must be printable ASCII (no control characters, NUL"},
+        bad_case{"tftp_prefix_non_ascii",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "\"r\xc3\xa4"
+                           "ck/\" }"),
+                 "c.yaml:11:59: 'tftp_prefix' 'r\xc3\xa4"
+                 "ck/' must be printable ASCII"},
+        bad_case{"tftp_prefix_backslash",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "'rack1\\07' }"),
+                 "c.yaml:11:59: 'tftp_prefix' 'rack1\\07' must not contain a backslash"},
+        bad_case{"tftp_prefix_absolute",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "/rack1/ }"),
+                 "c.yaml:11:59: 'tftp_prefix' '/rack1/' must not start with '/'"},
+        bad_case{"tftp_prefix_dotdot",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "rack1/../ }"),
+                 "c.yaml:11:59: 'tftp_prefix' 'rack1/../' must not contain a '..' component"},
+        bad_case{"tftp_prefix_dotdot_end",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "rack1/.. }"),
+                 "'tftp_prefix' 'rack1/..' must not contain a '..' component"},
+        bad_case{"tftp_prefix_serial",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "\"27E247CC/\" }"),
+                 "c.yaml:11:59: 'tftp_prefix' '27E247CC/' looks like an 8-hex serial prefix; the "
+                 "Pi's TFTP_PREFIX=0 (serial) mode is already mapped"},
+        bad_case{"tftp_prefix_mac",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: "
+                           "\"dc-a6-32-01-36-c2/x/\" }"),
+                 "c.yaml:11:59: 'tftp_prefix' 'dc-a6-32-01-36-c2/x/' looks like a dashed MAC "
+                 "prefix; the Pi's TFTP_PREFIX=2 (MAC) mode is already mapped"},
+        bad_case{"tftp_prefix_duplicate",
+                 std::string(base) +
+                     "  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: rack1/ }\n"
+                     "  - { position: 4, mac: \"b8:27:eb:00:00:0a\", tftp_prefix: rack1/ }\n",
+                 "c.yaml:12:59: duplicate tftp_prefix 'rack1/' (first used at line 11)"},
+        bad_case{"tftp_prefix_typo_lists_known_keys",
+                 with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefx: a/ }"),
+                 "c.yaml:11:46: unknown key 'tftp_prefx' in 'nodes[]' (known keys: position, mac, "
+                 "serial, hostname, ip, root, model, power, tftp_prefix)"},
         bad_case{"api_listen", std::string("api: { listen: localhost }\n") + base,
                  "'api.listen' must be ADDRESS:PORT"}),
     [](const auto& row) { return std::string(row.param.name); });
+
+TEST(config, tftp_prefix_is_kept_verbatim) {
+    auto cfg = parse_config(
+        with_node("  - { position: 3, mac: \"b8:27:eb:00:00:09\", tftp_prefix: \"rack1/n-07/\" }\n"
+                  "  - { position: 4, mac: \"b8:27:eb:00:00:0a\", tftp_prefix: \"pi-04_\" }\n"
+                  "  - { position: 5, mac: \"b8:27:eb:00:00:0b\", tftp_prefix: \"27e247cc-x/\" }"),
+        "c.yaml");
+    ASSERT_EQ(cfg.nodes.size(), 5u);
+    EXPECT_EQ(cfg.nodes[0].tftp_prefix, "") << "no key, no prefix";
+    EXPECT_EQ(cfg.nodes[2].tftp_prefix, "rack1/n-07/");
+    EXPECT_EQ(cfg.nodes[3].tftp_prefix, "pi-04_");
+    EXPECT_EQ(cfg.nodes[4].tftp_prefix, "27e247cc-x/") << "only a whole serial component clashes";
+}
 
 TEST(config, reports_every_error_not_just_the_first) {
     auto diags = errors_of(with_node(

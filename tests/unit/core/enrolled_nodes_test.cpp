@@ -102,6 +102,14 @@ TEST(enrolled_nodes, only_position_mac_and_serial_are_allowed) {
     EXPECT_THAT(d[0].message, HasSubstr("unknown key 'ip'"));
 }
 
+TEST(enrolled_nodes, tftp_prefix_belongs_in_the_cluster_file) {
+    auto d = errors_of(
+        "nodes:\n  - { position: 5, mac: \"dc:a6:32:00:00:05\", tftp_prefix: \"rack1/\" }\n");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].file, "e.yaml");
+    EXPECT_THAT(d[0].message, HasSubstr("unknown key 'tftp_prefix'"));
+}
+
 TEST(enrolled_nodes, malformed_entries_report_their_line) {
     auto d =
         errors_of("nodes:\n  - { position: 5, mac: \"zz\" }\n  - { mac: \"dc:a6:32:00:00:07\" }\n");

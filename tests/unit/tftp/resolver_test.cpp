@@ -38,6 +38,8 @@ class resolver_test : public ::testing::Test {
         write(dir_ / "boot/legacy0/start.elf", "legacy");
         write(dir_ / "nodes/node01/config.txt", "node01 config");
         write(dir_ / "nodes/node02/start4.elf", "node02's own firmware");
+        write(dir_ / "nodes/node03/start4.elf", "node03's own firmware");
+        write(dir_ / "nodes/node05/config.txt", "node05 config");
         write(dir_ / "templates/cmdline.txt",
               "root=/dev/nfs nfsroot={server_ip}:{nfs_root},vers=3 host={hostname} ip={ip} "
               "pos={position:02} serial={serial} mac={mac}");
@@ -49,6 +51,7 @@ class resolver_test : public ::testing::Test {
         fs::create_symlink("overlays/vc4.dtbo", dir_ / "boot/inside-link");
         fs::create_symlink("../../secret.txt", dir_ / "nodes/node01/leak");
         fs::create_symlink("../node02/start4.elf", dir_ / "nodes/node01/neighbour");
+        fs::create_symlink("../../secret.txt", dir_ / "nodes/node03/leak");
 
         cluster_config cfg;
         cfg.cluster.server_ip = *ipv4_address::parse("10.42.0.250");
@@ -71,7 +74,24 @@ class resolver_test : public ::testing::Test {
         n2.serial = 0x6aee7243;
         n2.ip = *ipv4_address::parse("10.42.0.2");
         n2.root = root_mode::shared;
-        cfg.nodes = {n1, n2};
+        // TFTP_PREFIX_STR nodes: with a trailing '/', without one, with an inner '/', and a
+        // shorter prefix of another ("rack1/" vs "rack1/n05/") for the longest match.
+        auto str_node = [](int pos, const char* prefix) {
+            node n;
+            n.position = pos;
+            n.hostname = "node0" + std::to_string(pos);
+            n.mac = *mac_address::parse("d8:3a:dd:00:00:0" + std::to_string(pos));
+            n.ip = ipv4_address{(10u << 24) | (42u << 16) | static_cast<std::uint32_t>(pos)};
+            n.root = root_mode::overlay;
+            n.tftp_prefix = prefix;
+            return n;
+        };
+        cfg.nodes = {n1,
+                     n2,
+                     str_node(3, "rack1-07/"),
+                     str_node(4, "pi-"),
+                     str_node(5, "rack1/n05/"),
+                     str_node(6, "rack1/")};
         reg_ = std::make_unique<registry>(cfg);
     }
     void TearDown() override { fs::remove_all(dir_); }
@@ -118,6 +138,25 @@ TEST_F(resolver_test, views) {
         {"legacy0/start.elf", "10.42.0.77", "legacy", view_source::shared, 0},
         {"bootsig.bin", "10.42.0.77", nullptr, view_source::shared, 0},
         {"overlays", "10.42.0.77", nullptr, view_source::shared, 0},
+        // TFTP_PREFIX_STR: the node's view with the configured string removed.
+        {"rack1-07/start4.elf", "10.42.0.77", "node03's own firmware", view_source::node_dir, 3},
+        {"rack1-07/config.txt", "10.42.0.77", "shared config\n# for node03\n",
+         view_source::rendered, 3},
+        {"rack1-07/overlays/vc4.dtbo", "10.42.0.1", "dtbo", view_source::shared, 3},
+        {"rack1-07/start4.elf", "10.42.0.1", "node03's own firmware", view_source::node_dir, 3},
+        {"pi-start4.elf", "10.42.0.77", "shared start4", view_source::shared, 4},
+        {"pi-config.txt", "10.42.0.77", "shared config\n# for node04\n", view_source::rendered, 4},
+        {"rack1/n05/config.txt", "10.42.0.77", "node05 config", view_source::node_dir, 5},
+        {"rack1/n05/start4.elf", "10.42.0.77", "shared start4", view_source::shared, 5},
+        {"rack1/config.txt", "10.42.0.77", "shared config\n# for node06\n", view_source::rendered,
+         6},
+        {"rack1/n07/start4.elf", "10.42.0.77", nullptr, view_source::shared, 6},
+        {"rack1/n05", "10.42.0.77", nullptr, view_source::shared, 6},
+        // Unknown or differently cased strings: as today (the client's node, else literal).
+        {"rack9/start4.elf", "10.42.0.77", nullptr, view_source::shared, 0},
+        {"rack9/config.txt", "10.42.0.1", nullptr, view_source::shared, 1},
+        {"Rack1-07/start4.elf", "10.42.0.77", nullptr, view_source::shared, 0},
+        {"pi_start4.elf", "10.42.0.77", nullptr, view_source::shared, 0},
     };
     for (const auto& r : rows) {
         auto got = get(r.name, r.from);
@@ -137,6 +176,72 @@ TEST_F(resolver_test, views) {
         EXPECT_EQ(got.source, r.source) << r.name;
         EXPECT_EQ(text_of(got.data), r.want_text) << r.name;
     }
+}
+
+TEST_F(resolver_test, str_prefix_maps_to_its_node) {
+    auto got = get("rack1-07/cmdline.txt");
+    ASSERT_EQ(got.result, resolution::status::found);
+    ASSERT_NE(got.for_node, nullptr);
+    EXPECT_EQ(got.for_node->hostname, "node03");
+    EXPECT_EQ(got.prefix, "rack1-07/") << "the configured string, verbatim";
+    EXPECT_EQ(got.path, "cmdline.txt");
+    EXPECT_FALSE(got.unknown_prefix);
+    EXPECT_EQ(got.source, view_source::rendered);
+    EXPECT_NE(text_of(got.data).find("nfsroot=10.42.0.250:/srv/roots/node03,vers=3 host=node03 "
+                                     "ip=10.42.0.3 pos=03"),
+              std::string::npos)
+        << text_of(got.data);
+
+    auto glued = get("pi-cmdline.txt");
+    EXPECT_EQ(glued.prefix, "pi-");
+    EXPECT_EQ(glued.path, "cmdline.txt");
+    ASSERT_EQ(glued.result, resolution::status::found);
+    EXPECT_NE(text_of(glued.data).find("host=node04"), std::string::npos);
+
+    auto longest = get("rack1/n05/cmdline.txt");
+    EXPECT_EQ(longest.prefix, "rack1/n05/");
+    EXPECT_EQ(longest.path, "cmdline.txt");
+    auto shorter = get("rack1/n07/cmdline.txt");
+    EXPECT_EQ(shorter.prefix, "rack1/");
+    EXPECT_EQ(shorter.path, "n07/cmdline.txt");
+    EXPECT_EQ(shorter.result, resolution::status::not_found);
+
+    // A prefix probe under a known str prefix is an ordinary lookup, not an expected miss.
+    auto probe = get("rack1-07/start.elf");
+    EXPECT_EQ(probe.result, resolution::status::not_found);
+    EXPECT_FALSE(probe.unknown_prefix);
+    EXPECT_FALSE(probe.expected_probe);
+}
+
+TEST_F(resolver_test, serial_and_mac_prefixes_win_over_str_prefixes) {
+    cluster_config cfg = reg_->config();
+    for (auto& n : cfg.nodes)
+        if (n.position == 4)
+            n.tftp_prefix = "27e2"; // a prefix of node01's serial directory
+    registry reg(cfg);
+    auto known = res_.resolve(reg, *ipv4_address::parse("10.42.0.77"), "27e247cc/cmdline.txt");
+    ASSERT_NE(known.for_node, nullptr);
+    EXPECT_EQ(known.for_node->position, 1);
+    EXPECT_EQ(known.prefix, "27e247cc");
+    auto other = res_.resolve(reg, *ipv4_address::parse("10.42.0.77"), "27e2ffff/config.txt");
+    ASSERT_NE(other.for_node, nullptr) << "a serial naming no node falls to the str prefix";
+    EXPECT_EQ(other.for_node->position, 4);
+    EXPECT_EQ(other.path, "ffff/config.txt");
+}
+
+TEST_F(resolver_test, registry_indexes_str_prefixes) {
+    EXPECT_TRUE(reg_->has_tftp_prefixes());
+    ASSERT_NE(reg_->by_tftp_prefix("pi-"), nullptr);
+    EXPECT_EQ(reg_->by_tftp_prefix("pi-")->position, 4);
+    EXPECT_EQ(reg_->by_tftp_prefix("pi"), nullptr);
+    EXPECT_EQ(reg_->match_tftp_prefix("rack1/n05/x")->position, 5);
+    EXPECT_EQ(reg_->match_tftp_prefix("rack1/n0"), reg_->by_tftp_prefix("rack1/"));
+    EXPECT_EQ(reg_->match_tftp_prefix("rack"), nullptr);
+    EXPECT_EQ(reg_->match_tftp_prefix(""), nullptr);
+    cluster_config none = reg_->config();
+    for (auto& n : none.nodes)
+        n.tftp_prefix.clear();
+    EXPECT_FALSE(registry(none).has_tftp_prefixes());
 }
 
 TEST_F(resolver_test, shared_nfs_root_for_shared_node) {
@@ -193,6 +298,20 @@ TEST_F(resolver_test, hostile_names_never_leave_the_roots) {
         "",
         "./../secret.txt",
         ".../secret.txt",
+        // Behind a TFTP_PREFIX_STR.
+        "rack1-07/../secret.txt",
+        "rack1-07/../../secret.txt",
+        "rack1-07/leak",
+        "rack1-07/..\\secret.txt",
+        "rack1-07/",
+        "pi-../secret.txt",
+        "pi-../../secret.txt",
+        "pi-/etc/passwd",
+        "pi-//secret.txt",
+        "pi-..",
+        "rack1/n05/../../secret.txt",
+        "rack1/../secret.txt",
+        "rack1/n05/" + std::string(250, 'a'),
     };
     ASSERT_GE(hostile.size(), 20u);
     for (const auto& h : hostile) {
