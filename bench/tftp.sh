@@ -185,19 +185,26 @@ row_median() { # SERVER FILE MODE -> median of the values collected in $out/sing
     median <<<"$vals"
 }
 
-storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB ctxsw_k"
+# CPU seconds the whole machine was busy (all cores, /proc/stat: everything but idle and iowait).
+busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
+
+storm() { # SERVER -> "wall p50 p95 max ok cpu cpu/GB ctxsw_k others_cpu"
     local t0 t1 srv=$1
     start_server "$srv" perf
+    local busy0 busy1
+    busy0=$(busy_seconds)
     t0=$(date +%s%N)
     storm_clients "${ADDR[$srv]}" "$out/storm" "$NODES"
     t1=$(date +%s%N)
+    busy1=$(busy_seconds)
     stop_server "$srv"
     local p50 p95 mx okn
     read -r p50 p95 mx okn < <(storm_summary "$out/storm" "$NODES" "$data")
     awk -v w=$((t1 - t0)) -v p50="$p50" -v p95="$p95" -v mx="$mx" -v ok=$okn -v cpu="$(cpu_seconds "$srv")" \
         -v cs="$(ctx_switches_k "$srv")" -v gb="$(awk -v n=$okn -v b=$SETBYTES 'BEGIN{print n * b / 1e9}')" \
-        'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - - -", w / 1e9, p50, p95, mx, ok;
-               else printf "%.1f %.1f %.1f %.1f %d %.1f %.1f %s", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0), cs}'
+        -v busy="$(awk -v a="$busy0" -v b="$busy1" 'BEGIN{print b - a}')" \
+        'BEGIN{if (cpu == "") printf "%.1f %.1f %.1f %.1f %d - - - -", w / 1e9, p50, p95, mx, ok;
+               else printf "%.1f %.1f %.1f %.1f %d %.1f %.1f %s %.1f", w / 1e9, p50, p95, mx, ok, cpu, (gb > 0 ? cpu / gb : 0), cs, busy - cpu}'
 }
 
 SERVERS="netbootd dnsmasq200 tftpd-hpa"
@@ -286,14 +293,15 @@ echo
 echo "Boot storm ($mode), median of $STORM_RUNS: $NODES nodes x $(awk -v b=$SETBYTES 'BEGIN{printf "%.1f", b / 1e6}') MB (busybox tftp, 512-byte blocks)"
 [ "$mode" = nic ] && echo "  (clients' receive path in the switch port's NAPI thread, as behind a NIC: server CPU is its own)"
 [ "$mode" = local ] && echo "  (clients' receive path charged to the sending server, plain veth)"
-printf '%-12s %8s %8s %8s %8s %6s %9s %10s %9s\n' server wall_s p50_s p95_s max_s ok cpu_s cpu_s/GB ctxsw_k
+echo "  (others_s: CPU seconds of everything else on the 2 cores during the storm: clients, kernel threads)"
+printf '%-12s %8s %8s %8s %8s %6s %9s %10s %9s %10s\n' server wall_s p50_s p95_s max_s ok cpu_s cpu_s/GB ctxsw_k others_s
 for srv in $STORM_SERVERS; do
     [ -n "${R[$srv,$mode]:-}" ] || continue
-    read -r w p50 p95 mx ok cpu cpg cs <<<"${R[$srv,$mode]}"
-    printf '%-12s %8s %8s %8s %8s %3s/%-3s %8s %10s %9s\n' "$srv" "$w" "$p50" "$p95" "$mx" "$ok" "$NODES" "$cpu" "$cpg" "$cs"
+    read -r w p50 p95 mx ok cpu cpg cs oth <<<"${R[$srv,$mode]}"
+    printf '%-12s %8s %8s %8s %8s %3s/%-3s %8s %10s %9s %10s\n' "$srv" "$w" "$p50" "$p95" "$mx" "$ok" "$NODES" "$cpu" "$cpg" "$cs" "$oth"
 done
-read -r nw _ _ _ _ _ ncpg _ <<<"${R[netbootd,$mode]:-0 0 0 0 0 0 0 0}"
-read -r dw _ _ _ _ _ dcpg _ <<<"${R[dnsmasq200,$mode]:-0 0 0 0 0 0 0 0}"
+read -r nw _ _ _ _ _ ncpg _ _ <<<"${R[netbootd,$mode]:-0 0 0 0 0 0 0 0 0}"
+read -r dw _ _ _ _ _ dcpg _ _ <<<"${R[dnsmasq200,$mode]:-0 0 0 0 0 0 0 0 0}"
 awk -v nw="$nw" -v dw="$dw" -v nc="$ncpg" -v dc="$dcpg" -v m="$mode" 'BEGIN{
     printf "%s: storm wall: dnsmasq(tftp-max=200) / netbootd = %.2fx (target >= 1.3x)\n", m, (nw > 0 ? dw / nw : 0);
     printf "%s: CPU per GB: netbootd / dnsmasq(tftp-max=200) = %.2f (target <= 0.5)\n", m, (dc > 0 ? nc / dc : 0) }'

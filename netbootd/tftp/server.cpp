@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -15,9 +16,12 @@
 #include <cstring>
 #include <functional>
 #include <linux/errqueue.h>
+#include <mutex>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <optional>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -234,81 +238,150 @@ void set_thread_nice(int nice) {
 
 /// A data-path thread: one data socket (its own server port), the transfers whose first reply
 /// went out from it, a send batch and a 100 ms sweep. Everything here runs on the worker's own
-/// io_context thread; requests are handed over by post() and outcomes posted back.
+/// thread, a plain level-triggered epoll loop over the data socket and an eventfd for
+/// hand-overs (no executor between a readable socket and recvmmsg: the data path is a few
+/// syscalls per wake-up); outcomes are posted back to the service's io_context.
 class worker {
   public:
     worker(asio::io_context& main_io, std::function<void(report)> on_report)
-        : main_io_(main_io), on_report_(std::move(on_report)), data_(io_), sweep_timer_(io_) {}
+        : main_io_(main_io), on_report_(std::move(on_report)) {}
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+    ~worker() { close_fds(); }
 
     /// Opens the socket and starts the thread at `nice` (called on the service's thread).
     void start(int nice) {
         open_data_socket();
+        epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+        wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (epoll_ < 0 || wake_ < 0)
+            throw std::runtime_error(fmt::format("tftp: epoll/eventfd: {}", std::strerror(errno)));
+        for (const int fd : {fd_, wake_}) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = fd;
+            if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
+                throw std::runtime_error(fmt::format("tftp: epoll_ctl: {}", std::strerror(errno)));
+        }
         stopping_ = false;
-        spawn(data_loop());
-        spawn(sweep_loop());
-        guard_.emplace(io_.get_executor());
         thread_ = std::thread([this, nice] {
             set_thread_nice(nice);
-            io_.run();
+            run();
         });
     }
 
-    /// Stops the thread and returns the transfers it still held (called on the service's thread;
-    /// after this nothing runs on the worker).
+    /// Stops the thread and returns the transfers it still held or had not yet taken over
+    /// (called on the service's thread; after this nothing runs on the worker).
     std::vector<std::unique_ptr<xfer>> stop() {
         if (thread_.joinable()) {
-            asio::post(io_, [this] {
-                stopping_ = true;
-                boost::system::error_code ec;
-                data_.close(ec);
-                sweep_timer_.cancel();
-                io_.stop();
-            });
+            stopping_ = true;
+            wake();
             thread_.join();
         }
-        guard_.reset();
         std::vector<std::unique_ptr<xfer>> left;
         for (auto& [k, x] : xfers_)
             left.push_back(std::move(x));
         xfers_.clear();
         retired_.clear();
+        const std::lock_guard lock(pending_mutex_);
+        for (auto& x : pending_)
+            left.push_back(std::move(x));
+        pending_.clear();
+        close_fds();
         return left;
     }
 
-    /// Takes over a resolved transfer and sends its first packet (called on any thread).
+    /// Takes over a resolved transfer; the worker sends its first packet (called on any thread).
     void hand_over(std::unique_ptr<xfer> x) {
-        asio::post(io_, [this, p = x.release()] {
-            std::unique_ptr<xfer> owned(p);
-            if (stopping_)
-                return;
-            auto& ref = *owned;
-            xfers_[ref.key] = std::move(owned);
-            if (xfers_.size() == 1)
-                sweep_timer_.cancel(); // wake the sweeper from its idle wait
-            try {
-                step(ref, ref.tr->start(clock::now()));
-                flush();
-            } catch (const std::exception& ex) {
-                spdlog::error("tftp: start: {}", ex.what());
-            }
-            retired_.clear();
-        });
+        bool first = false;
+        {
+            const std::lock_guard lock(pending_mutex_);
+            first = pending_.empty();
+            pending_.push_back(std::move(x));
+        }
+        if (first)
+            wake(); // one eventfd write per burst of hand-overs
     }
 
-    int fd() { return data_.native_handle(); }
+    int fd() const { return fd_; }
     std::uint16_t port() const { return port_; }
 
   private:
-    template <typename Awaitable> void spawn(Awaitable&& a) {
-        asio::co_spawn(io_, std::forward<Awaitable>(a), [](std::exception_ptr e) {
-            if (!e)
-                return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("tftp: data coroutine ended: {}", ex.what());
+    void wake() {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wake_, &one, sizeof one);
+    }
+
+    void close_fds() {
+        for (int* fd : {&fd_, &epoll_, &wake_})
+            if (*fd >= 0) {
+                ::close(*fd);
+                *fd = -1;
             }
-        });
+    }
+
+    /// The loop: wait for ACKs, hand-overs or the next sweep; drain; answer; repeat.
+    void run() {
+        auto rx = std::make_unique<recv_batch>();
+        std::array<epoll_event, 2> evs{};
+        while (!stopping_) {
+            int timeout_ms = -1;
+            if (!xfers_.empty()) {
+                const auto left =
+                    std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - clock::now());
+                timeout_ms = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+            }
+            const int n =
+                ::epoll_wait(epoll_, evs.data(), static_cast<int>(evs.size()), timeout_ms);
+            if (n < 0 && errno != EINTR) {
+                spdlog::error("tftp: epoll_wait: {}", std::strerror(errno));
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            if (stopping_)
+                break;
+            try {
+                for (int i = 0; i < n; ++i) {
+                    if (evs[i].data.fd == wake_) {
+                        take_over_pending();
+                        continue;
+                    }
+                    // An ICMP error on the queue (IP_RECVERR) keeps a level-triggered EPOLLERR up
+                    // until it is read.
+                    if (evs[i].events & EPOLLERR)
+                        drain_errors();
+                    drain(*rx, 64);
+                }
+                if (!xfers_.empty() && clock::now() >= next_sweep_)
+                    sweep();
+            } catch (const std::exception& ex) {
+                spdlog::error("tftp: data path: {}", ex.what());
+                flush();
+            }
+            retired_.clear();
+        }
+    }
+
+    /// Installs the transfers handed over since the last wake-up and sends their first packets.
+    void take_over_pending() {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto r = ::read(wake_, &count, sizeof count);
+        std::vector<std::unique_ptr<xfer>> taken;
+        {
+            const std::lock_guard lock(pending_mutex_);
+            taken.swap(pending_);
+        }
+        for (auto& owned : taken) {
+            if (xfers_.empty())
+                next_sweep_ = clock::now() + sweep_period;
+            auto& ref = *owned;
+            xfers_[ref.key] = std::move(owned);
+            try {
+                step(ref, ref.tr->start(clock::now()));
+            } catch (const std::exception& ex) {
+                spdlog::error("tftp: start: {}", ex.what());
+            }
+        }
+        flush();
     }
 
     /// The socket all of this worker's transfers send from and receive on (one server TID for
@@ -316,11 +389,17 @@ class worker {
     /// reply). ACKs are demultiplexed by the client's (address, port), so a batch of ACKs from
     /// many transfers is one recvmmsg and the DATA they trigger one sendmmsg.
     void open_data_socket() {
-        data_.open(udp::v4());
-        data_.bind(udp::endpoint(asio::ip::address_v4::any(), 0));
-        data_.non_blocking(true);
-        port_ = data_.local_endpoint().port();
-        const int fd = data_.native_handle();
+        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd_ < 0)
+            throw std::runtime_error(fmt::format("tftp: data socket: {}", std::strerror(errno)));
+        sockaddr_in any{};
+        any.sin_family = AF_INET;
+        socklen_t len = sizeof any;
+        if (::bind(fd_, reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&any), &len) != 0)
+            throw std::runtime_error(fmt::format("tftp: data socket: {}", std::strerror(errno)));
+        port_ = ntohs(any.sin_port);
+        const int fd = fd_;
         // All transfers share these queues: room for a burst of ACKs from every client and a
         // window of DATA for each.
         int bytes = 8 << 20;
@@ -338,55 +417,22 @@ class worker {
     void send_error_to(const sockaddr_in& to, error_code code, std::string_view msg) {
         std::vector<std::uint8_t> b;
         encode_to(b, error_packet{static_cast<std::uint16_t>(code), std::string(msg)});
-        ::sendto(data_.native_handle(), b.data(), b.size(), MSG_DONTWAIT,
-                 reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        ::sendto(fd_, b.data(), b.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to),
+                 sizeof to);
     }
 
-    /// Waits until the data socket is readable, then drains it in recvmmsg batches, answering every
-    /// ACK of a batch with one sendmmsg, until the kernel has nothing more (EAGAIN: a datagram
-    /// arriving later wakes the reactor again).
-    asio::awaitable<void> data_loop() {
-        auto rx = std::make_unique<recv_batch>();
-        bool more = false;
-        while (!stopping_) {
-            if (more) {
-                // The last drain stopped at its bound with datagrams left: let the sweep and
-                // hand-overs run, then go on without waiting (the readiness edge is used up).
-                co_await asio::post(io_, use_awaitable);
-            } else {
-                boost::system::error_code ec;
-                co_await data_.async_wait(udp::socket::wait_read,
-                                          asio::redirect_error(use_awaitable, ec));
-                if (ec && !stopping_) {
-                    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
-                        break;
-                    spdlog::warn("tftp: data socket: {}, ignoring", ec.message());
-                    continue;
-                }
-            }
-            if (stopping_)
-                break;
-            more = false;
-            try {
-                more = drain(*rx, 64);
-            } catch (const std::exception& ex) {
-                spdlog::error("tftp: data path: {}", ex.what());
-                flush();
-            }
-            retired_.clear();
-        }
-    }
-
-    /// Up to `rounds` recvmmsg batches; true if the bound was hit (more may be waiting).
-    bool drain(recv_batch& rx, int rounds) {
-        const int fd = data_.native_handle();
+    /// Up to `rounds` recvmmsg batches, answering every ACK of a batch with one sendmmsg. A short
+    /// batch means the socket is empty: back to epoll, which (level-triggered) returns at once if
+    /// more arrived meanwhile, so no extra recvmmsg just to see EAGAIN.
+    void drain(recv_batch& rx, int rounds) {
+        const int fd = fd_;
         for (int round = 0; round < rounds; ++round) {
             rx.reset();
             const int r =
                 ::recvmmsg(fd, rx.msgs.data(), recv_batch::max_msgs, MSG_DONTWAIT, nullptr);
             if (r < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    return false;
+                    return;
                 if (errno == EINTR)
                     continue;
                 // ECONNREFUSED and friends: an ICMP error is queued (IP_RECVERR).
@@ -402,11 +448,10 @@ class worker {
                 on_datagram(rx.addrs[i],
                             std::span<const std::uint8_t>(rx.bufs[i].data(), m.msg_len), now);
             }
-            // Even after a short batch, look once more: ACKs often arrive while this batch's DATA
-            // is sent, and a storm then keeps the loop here instead of going back to epoll.
             flush();
+            if (static_cast<std::size_t>(r) < recv_batch::max_msgs)
+                return;
         }
-        return true;
     }
 
     void on_datagram(const sockaddr_in& from, std::span<const std::uint8_t> bytes,
@@ -465,7 +510,7 @@ class worker {
     /// ICMP errors for datagrams sent from here (IP_RECVERR): a client whose port is closed ends
     /// its transfer now.
     void drain_errors() {
-        const int fd = data_.native_handle();
+        const int fd = fd_;
         for (int i = 0; i < 256; ++i) {
             sockaddr_in to{};
             std::array<std::uint8_t, 64> payload{};
@@ -585,7 +630,7 @@ class worker {
     void flush() {
         if (tx_.empty())
             return;
-        if (!tx_.flush(data_.native_handle()) && gso_) {
+        if (!tx_.flush(fd_) && gso_) {
             gso_ = false; // the timeout resends those windows block by block
             spdlog::warn("tftp: UDP GSO refused by the kernel; sending one datagram per block");
         }
@@ -644,47 +689,36 @@ class worker {
 
   private:
     /// One 100 ms tick for all of this worker's transfers instead of a timer per block: runs the
-    /// state machine's timeout for every transfer whose deadline passed. Idle it sleeps until a
-    /// transfer is handed over.
-    asio::awaitable<void> sweep_loop() {
-        std::vector<xfer*> due;
-        while (!stopping_) {
-            if (xfers_.empty())
-                sweep_timer_.expires_at(clock::time_point::max());
-            else
-                sweep_timer_.expires_after(std::chrono::milliseconds(100));
-            boost::system::error_code ec;
-            co_await sweep_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-            if (stopping_)
-                break;
-            try {
-                const auto now = clock::now();
-                due.clear();
-                for (auto& [k, x] : xfers_)
-                    if (x->tr->deadline() <= now)
-                        due.push_back(x.get());
-                for (auto* x : due)
-                    step(*x, x->tr->on_timeout(now));
-                flush();
-            } catch (const std::exception& ex) {
-                spdlog::error("tftp: sweep: {}", ex.what());
-            }
-            retired_.clear();
-        }
+    /// state machine's timeout for every transfer whose deadline passed. With no transfers the
+    /// loop waits without a timeout.
+    void sweep() {
+        const auto now = clock::now();
+        next_sweep_ = now + sweep_period;
+        due_.clear();
+        for (auto& [k, x] : xfers_)
+            if (x->tr->deadline() <= now)
+                due_.push_back(x.get());
+        for (auto* x : due_)
+            step(*x, x->tr->on_timeout(now));
+        flush();
     }
 
+    static constexpr auto sweep_period = std::chrono::milliseconds(100);
     static constexpr std::uint64_t max_gso_blocks = 64;
 
     asio::io_context& main_io_;
     std::function<void(report)> on_report_;
-    asio::io_context io_{1};
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
-    udp::socket data_;
-    asio::steady_timer sweep_timer_;
+    int fd_ = -1;    // the data socket
+    int epoll_ = -1; // fd_ and wake_, level-triggered
+    int wake_ = -1;  // eventfd: hand-overs pending, or stop
     std::thread thread_;
     std::uint16_t port_ = 0;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_ = false;
     bool gso_ = false;
+    clock::time_point next_sweep_{};
+    std::vector<xfer*> due_;
+    std::mutex pending_mutex_;
+    std::vector<std::unique_ptr<xfer>> pending_;
     std::unordered_map<client_key, std::unique_ptr<xfer>, client_key_hash> xfers_;
     std::vector<std::unique_ptr<xfer>> retired_;
     send_batch tx_;
