@@ -396,6 +396,7 @@ json router::node_json(const node& n, const diag::node_state& s, bool with_diagn
               {"hostname", n.hostname},
               {"mac", n.mac.to_string()},
               {"serial", n.serial ? json(format_serial(*n.serial)) : json(nullptr)},
+              {"tftp_prefix", n.tftp_prefix.empty() ? json(nullptr) : json(n.tftp_prefix)},
               {"ip", n.ip.to_string()},
               {"root", to_string(n.root)},
               {"model", to_string(n.model)}};

@@ -36,6 +36,8 @@ std::string format_nodes_json(const std::vector<const node*>& nodes) {
                          {"root", to_string(n->root)}, {"model", to_string(n->model)}};
         j["serial"] =
             n->serial ? nlohmann::json(format_serial(*n->serial)) : nlohmann::json(nullptr);
+        j["tftp_prefix"] =
+            n->tftp_prefix.empty() ? nlohmann::json(nullptr) : nlohmann::json(n->tftp_prefix);
         j["power"] =
             n->power ? nlohmann::json{{"driver", n->power->driver}, {"channel", n->power->channel}}
                      : nlohmann::json(nullptr);

@@ -23,7 +23,7 @@ power:
 nodes:
   - {position: 1, mac: "b8:27:eb:00:00:01", serial: "27e247cc"}
   - {position: 2, mac: "dc:a6:32:00:00:02", power: {driver: sim, channel: "2"}}
-  - {position: 3, mac: "dc:a6:32:00:00:03"}
+  - {position: 3, mac: "dc:a6:32:00:00:03", tftp_prefix: "rack1/n03/"}
 )",
                             "lab.yaml");
     return std::make_shared<const registry>(std::move(cfg));

@@ -34,6 +34,7 @@ void expect_node_schema(const json& n) {
                    {"hostname", vt::string},
                    {"mac", vt::string},
                    {"serial", vt::string},
+                   {"tftp_prefix", vt::string},
                    {"ip", vt::string},
                    {"root", vt::string},
                    {"model", vt::string},
@@ -41,7 +42,7 @@ void expect_node_schema(const json& n) {
                    {"state", vt::object},
                    {"problem", vt::string},
                    {"summary", vt::string}},
-                  {"serial", "power_binding"});
+                  {"serial", "tftp_prefix", "power_binding"});
     expect_schema(n["state"],
                   {{"stage", vt::string},
                    {"since", vt::string},
@@ -80,6 +81,8 @@ TEST(router, nodes_list_has_inventory_and_live_state) {
     for (const auto& n : j["nodes"])
         expect_node_schema(n);
     EXPECT_EQ(j["nodes"][0]["serial"], "27e247cc");
+    EXPECT_TRUE(j["nodes"][0]["tftp_prefix"].is_null());
+    EXPECT_EQ(j["nodes"][2]["tftp_prefix"], "rack1/n03/");
     EXPECT_EQ(j["nodes"][0]["state"]["stage"], "off");
     const auto& n2 = j["nodes"][1];
     EXPECT_EQ(n2["hostname"], "node02");
