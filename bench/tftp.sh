@@ -8,7 +8,7 @@
 #   PERF_RECORD=/tmp/prof ...                       # perf record -g each server during its storm
 #   NETBOOTD_B=/tmp/old/netbootd ...                # A/B: a second netbootd ("netbootd-b") in the
 #   NETBOOTD_B_ENV="NETBOOTD_TFTP_DATA_THREADS=4"   # same run, another binary and/or environment
-#   STORM_MODES="nic local" SINGLE_MODE=nic         # accounting modes (see set_boundary below)
+#   STORM_MODES="nic local" SINGLE_MODES="nic local"   # accounting modes (see set_boundary)
 #
 # Rows:
 #   single client, 3 MiB and 8 MiB, blksize 512 and 1468 (busybox tftp), 1468 + windowsize 8
@@ -72,7 +72,7 @@ lab_host solo 10.42.0.200/24
 # would handing frames to a NIC, and delivery is done by the "wire". "local": the old accounting.
 # Every server is measured the same way in both.
 STORM_MODES=${STORM_MODES:-nic local}
-SINGLE_MODE=${SINGLE_MODE:-nic}
+SINGLE_MODES=${SINGLE_MODES:-nic local}
 set_boundary() { # nic|local
     local h i sw="$LAB_ID-sw" gro=off thr=0
     [ "$1" = nic ] && gro=on thr=1
@@ -178,9 +178,9 @@ fetch_once() { # SERVER FILE MODE(512|1468|w8)
 }
 median() { sort -g | awk '{a[NR]=$1} END{if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
 
-row_median() { # SERVER FILE MODE -> median of the values collected in $out/single/
+row_median() { # SERVER FILE ROW ACCOUNTING -> median of the values collected in $out/single/
     local vals
-    vals=$(grep -v FAIL "$out/single/$1.$2.$3" 2>/dev/null)
+    vals=$(grep -v FAIL "$out/single/$1.$2.$3.$4" 2>/dev/null)
     if [ -z "$vals" ]; then echo FAIL; return; fi
     median <<<"$vals"
 }
@@ -221,21 +221,29 @@ fi
 [ -n "${SKIP_STORM:-}" ] && STORM_SERVERS=""
 declare -A R
 
-# Single client: all servers up at once; every run measures every server in turn.
+# Single client: all servers up at once; every run measures every server in turn, in each
+# accounting mode.
 mkdir -p "$out/single"
-[ -n "$SERVERS" ] && set_boundary "$SINGLE_MODE"
 for srv in $SERVERS; do start_server "$srv"; done
 for r in $(seq 1 "$RUNS"); do
-    for f in file3m file8m; do
-        for m in 512 1468 w8; do
-            for srv in $SERVERS; do fetch_once "$srv" "$f" "$m" >>"$out/single/$srv.$f.$m"; echo >>"$out/single/$srv.$f.$m"; done
+    for acc in $SINGLE_MODES; do
+        set_boundary "$acc"
+        for f in file3m file8m; do
+            for m in 512 1468 w8; do
+                for srv in $SERVERS; do
+                    fetch_once "$srv" "$f" "$m" >>"$out/single/$srv.$f.$m.$acc"
+                    echo >>"$out/single/$srv.$f.$m.$acc"
+                done
+            done
         done
     done
     lab_log "single-client run $r/$RUNS done"
 done
 for srv in $SERVERS; do
     stop_server "$srv"
-    for f in file3m file8m; do for m in 512 1468 w8; do R[$srv,$f,$m]=$(row_median "$srv" "$f" "$m"); done; done
+    for acc in $SINGLE_MODES; do
+        for f in file3m file8m; do for m in 512 1468 w8; do R[$srv,$f,$m,$acc]=$(row_median "$srv" "$f" "$m" "$acc"); done; done
+    done
 done
 
 # Storms, interleaved: run r storms every server once, then r+1 ... Each line is
@@ -268,8 +276,9 @@ for mode in $STORM_MODES; do
 done
 
 if [ -n "$SERVERS" ]; then
+for acc in $SINGLE_MODES; do
 echo
-echo "TFTP single client, median MB/s of $RUNS runs (higher is better; ratio = netbootd / best other)"
+echo "TFTP single client ($acc), median MB/s of $RUNS runs (higher is better; ratio = netbootd / best other)"
 printf '%-22s' "row"
 for srv in $SERVERS; do printf '%12s' "$srv"; done
 printf '%10s\n' "ratio"
@@ -279,12 +288,13 @@ for f in file3m file8m; do
         printf '%-22s' "$label"
         best=0
         for srv in $SERVERS; do
-            v=${R[$srv,$f,$m]}
+            v=${R[$srv,$f,$m,$acc]}
             printf '%12s' "$v"
             if [[ "$srv" != netbootd* ]] && [ "$v" != FAIL ]; then best=$(awk -v a="$best" -v b="$v" 'BEGIN{print (b > a ? b : a)}'); fi
         done
-        awk -v n="${R[netbootd,$f,$m]}" -v b="$best" 'BEGIN{if (b > 0 && n + 0 > 0) printf "%9.2fx\n", n / b; else print "        -"}'
+        awk -v n="${R[netbootd,$f,$m,$acc]}" -v b="$best" 'BEGIN{if (b > 0 && n + 0 > 0) printf "%9.2fx\n", n / b; else print "        -"}'
     done
+done
 done
 fi
 [ -n "$STORM_SERVERS" ] || exit 0
