@@ -144,6 +144,16 @@ while read -r verdict rest; do
     lab_check "wire: $rest" [ "$verdict" = ok ]
 done <<<"$probe_out"
 lab_check "wire checks ran" grep -q 'RRQ race' <<<"$probe_out"
+lab_check "a client gone mid-transfer ends it at once (ICMP: tftp.error client unreachable)" \
+    grep -q 'tftp.error.*client unreachable' "$log"
+# A level-triggered epoll loop that left an ICMP error unread would spin: the idle daemon must use
+# (far) less than one of the next 2 seconds of CPU. A correctness check, not a speed target.
+cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$nb_pid"/stat; }
+t0=$(cpu_ticks)
+sleep 2
+t1=$(cpu_ticks)
+lab_check "idle daemon does not spin after the ICMP error ($((t1 - t0)) ticks in 2 s)" \
+    [ $((t1 - t0)) -lt $(($(getconf CLK_TCK) / 2)) ]
 
 # --- events -----------------------------------------------------------------------------------
 sleep 0.5

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Wire-level TFTP checks the stock clients cannot make: the Pi's probe-then-abort, duplicate
-ACKs, retransmitted RRQs and the RRQ race. Prints one "ok|FAIL name: detail" line per check and
+ACKs, retransmitted RRQs, the RRQ race and a client that goes away. Prints one "ok|FAIL name: detail" line per check and
 exits non-zero if any failed. Usage: tftp_probe.py SERVER FILE SIZE"""
 import socket, struct, sys, time
 
@@ -149,5 +149,15 @@ for name, s in (("a", a), ("b", b)):
     got[name] = len(data) if ok else -1
     # Leave b's transfer waiting while a runs: both exist at once.
 check("RRQ race: both transfers complete", got.get("a") == size and got.get("b") == size, repr(got))
+
+# 5. A client that goes away mid-transfer: its port closes, the server's retransmit of DATA 1 (after
+# 1 s) draws an ICMP port unreachable, and the transfer must end there (the caller checks the log for
+# tftp.error "client unreachable" and that the daemon does not spin on the error).
+s = sock()
+s.sendto(rrq(fname), (server, 69))
+d, peer = recv(s)
+check("gone client: DATA 1 before it leaves", d is not None and d[:4] == b"\0\3\0\1")
+s.close()
+time.sleep(2.5)
 
 sys.exit(1 if failed else 0)
