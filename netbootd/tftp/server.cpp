@@ -731,26 +731,18 @@ class worker {
 /// about 400,000 lock-step 512-byte blocks a second on one core of the 2-core reference machine
 /// (more than a gigabit link carries at that size); raise it for faster links.
 /// The count is `tftp.data_threads`; NETBOOTD_TFTP_DATA_THREADS (1-64) overrides it, for
-/// benchmarks and diagnosis.
-unsigned data_threads(const tftp_section& t) {
-    if (const char* env = std::getenv("NETBOOTD_TFTP_DATA_THREADS")) {
-        const auto v = std::strtoul(env, nullptr, 10);
-        if (v >= 1 && v <= 64)
-            return static_cast<unsigned>(v);
-    }
-    return static_cast<unsigned>(std::clamp(t.data_threads, 1, 64));
-}
-
-/// The data threads' nice value: `tftp.data_nice`; NETBOOTD_TFTP_DATA_NICE (-20..19) overrides
-/// it, for benchmarks.
-int data_nice(const tftp_section& t) {
-    if (const char* env = std::getenv("NETBOOTD_TFTP_DATA_NICE")) {
+/// benchmarks and diagnosis. The data threads' nice value is `tftp.data_nice`;
+/// NETBOOTD_TFTP_DATA_NICE (-20..19) overrides it, for A/B benchmarks.
+/// `value` clamped to [lo, hi], unless the environment variable `name` holds a whole number in
+/// that range, which wins.
+int setting_or_env(const char* name, int value, int lo, int hi) {
+    if (const char* env = std::getenv(name)) {
         char* end = nullptr;
         const long v = std::strtol(env, &end, 10);
-        if (end != env && *end == '\0' && v >= -20 && v <= 19)
+        if (end != env && *end == '\0' && v >= lo && v <= hi)
             return static_cast<int>(v);
     }
-    return std::clamp(t.data_nice, -20, 19);
+    return std::clamp(value, lo, hi);
 }
 
 class server final : public netbootd::service {
@@ -776,8 +768,9 @@ class server final : public netbootd::service {
                 fmt::format("tftp: bind 0.0.0.0:{}: {}", t.port, ec.message()));
         stopping_ = false;
         std::string ports;
-        const unsigned threads = data_threads(t);
-        const int nice = data_nice(t);
+        const auto threads = static_cast<unsigned>(
+            setting_or_env("NETBOOTD_TFTP_DATA_THREADS", t.data_threads, 1, 64));
+        const int nice = setting_or_env("NETBOOTD_TFTP_DATA_NICE", t.data_nice, -20, 19);
         for (unsigned i = 0; i < threads; ++i) {
             auto w =
                 std::make_unique<worker>(ctx_.io, [this](report r) { on_report(std::move(r)); });
