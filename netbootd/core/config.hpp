@@ -94,7 +94,8 @@ struct tftp_section {
     int max_transfers_per_client = 16;
     /// Threads (each with one data socket) that carry the transfers' DATA/ACK traffic.
     int data_threads = 1;
-    /// Nice value of those threads (-20..19; 0 leaves them at the daemon's).
+    /// Nice value of those threads while each serves 4 or more transfers (-20..19; 0 leaves them
+    /// at the daemon's). See tftp/thread_priority.hpp.
     int data_nice = -5;
     std::uint16_t port = 69;
 };

@@ -4,6 +4,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include "netbootd/tftp/server.hpp"
+#include "netbootd/tftp/thread_priority.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -22,7 +23,6 @@
 #include <optional>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <thread>
@@ -223,19 +223,6 @@ struct report {
 
 class server;
 
-/// Gives the calling thread the nice value `nice` (0 leaves it alone). A data thread is woken by
-/// every ACK and works for a few microseconds: a lower nice value lets it run as soon as an ACK
-/// arrives instead of waiting behind whatever else the server is doing (NFS, compiles), which
-/// shortens every node's boot at almost no CPU cost (figures in docs/tftp.md). Lowering it needs
-/// CAP_SYS_NICE; without it the thread stays where it is and says so once.
-void set_thread_nice(int nice) {
-    if (nice == 0)
-        return;
-    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0)
-        spdlog::warn("tftp: data thread stays at its nice value, not tftp.data_nice {}: {}", nice,
-                     std::strerror(errno));
-}
-
 /// A data-path thread: one data socket (its own server port), the transfers whose first reply
 /// went out from it, a send batch and a 100 ms sweep. Everything here runs on the worker's own
 /// thread, a plain level-triggered epoll loop over the data socket and an eventfd for
@@ -249,7 +236,8 @@ class worker {
     worker& operator=(const worker&) = delete;
     ~worker() { close_fds(); }
 
-    /// Opens the socket and starts the thread at `nice` (called on the service's thread).
+    /// Opens the socket and starts the thread, raised to `nice` while busy (thread_priority; called
+    /// on the service's thread).
     void start(int nice) {
         open_data_socket();
         epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -264,10 +252,7 @@ class worker {
                 throw std::runtime_error(fmt::format("tftp: epoll_ctl: {}", std::strerror(errno)));
         }
         stopping_ = false;
-        thread_ = std::thread([this, nice] {
-            set_thread_nice(nice);
-            run();
-        });
+        thread_ = std::thread([this, nice] { run(nice); });
     }
 
     /// Stops the thread and returns the transfers it still held or had not yet taken over
@@ -321,7 +306,8 @@ class worker {
     }
 
     /// The loop: wait for ACKs, hand-overs or the next sweep; drain; answer; repeat.
-    void run() {
+    void run(int nice) {
+        thread_priority priority(nice);
         auto rx = std::make_unique<recv_batch>();
         std::array<epoll_event, 2> evs{};
         while (!stopping_) {
@@ -358,6 +344,7 @@ class worker {
                 flush();
             }
             retired_.clear();
+            priority.update(xfers_.size());
         }
     }
 

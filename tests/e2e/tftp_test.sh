@@ -62,16 +62,38 @@ lab_bg server "$log" "$(lab_netbootd_bin)" --config "$LAB_DIR/cluster.yaml" --lo
 lab_wait_udp server 69 10 || { cat "$log"; lab_die "netbootd did not listen on 69"; }
 nb_pid=$LAB_LAST_PID
 
-# --- the data path's threads: tftp.data_threads of them, at tftp.data_nice (default -5) ---------
+# --- the data path's threads: tftp.data_threads of them, raised to tftp.data_nice (default -5)
+# while each serves 4 or more transfers, at the daemon's value (0) otherwise -------------------
 nice_of_threads() { # PID -> the nice value of each thread, one per line (field 19 of stat)
     local t
     for t in /proc/"$1"/task/*/stat; do awk '{sub(/^.*\) /, ""); print $17}' "$t"; done
 }
+raised_threads() { grep -cx -- -5 <<<"$(nice_of_threads "$nb_pid")"; }
+lab_check "idle: no thread raised (every thread at nice 0)" [ "$(raised_threads)" = 0 ]
+# Two transfers (one per data thread, handed over round robin): still not busy.
+lab_exec guest timeout 20 python3 "$here/lib/tftp_hold.py" 10.42.0.250 start4.elf 2 2 \
+    >"$LAB_DIR/hold2.out" 2>&1 &
+hold=$!
+seen=0
+for i in $(seq 1 15); do seen=$((seen + $(raised_threads))); sleep 0.1; done
+wait "$hold"
+lab_check "two transfers held for 2 s" grep -qx "held 2 of 2" "$LAB_DIR/hold2.out"
+lab_check "two transfers (one per thread): no thread raised at any of 15 looks" [ "$seen" = 0 ]
+# Ten transfers: five per data thread.
+lab_exec guest timeout 20 python3 "$here/lib/tftp_hold.py" 10.42.0.250 start4.elf 10 3 \
+    >"$LAB_DIR/hold10.out" 2>&1 &
+hold=$!
+busy=""
+for i in $(seq 1 25); do [ "$(raised_threads)" = 2 ] && { busy=1; break; }; sleep 0.1; done
 nices=$(nice_of_threads "$nb_pid")
-lab_check "two data threads at nice -5 (tftp.data_threads: 2, default data_nice)" \
-    [ "$(grep -cx -- -5 <<<"$nices")" = 2 ]
-lab_check "the daemon's other threads stay at nice 0" [ "$(grep -vcx -- -5 <<<"$nices")" -ge 1 ]
-lab_check "every thread is at nice 0 or -5" bash -c "! grep -qvxE -- '-5|0' <<<'$nices'"
+wait "$hold"
+lab_check "ten transfers held for 3 s" grep -qx "held 10 of 10" "$LAB_DIR/hold10.out"
+lab_check "ten transfers (five per thread): exactly the two data threads at nice -5" [ -n "$busy" ]
+lab_check "... and every other thread at nice 0" \
+    [ "$(grep -cx -- 0 <<<"$nices")" = "$(($(wc -l <<<"$nices") - 2))" ]
+back=""
+for i in $(seq 1 30); do [ "$(raised_threads)" = 0 ] && { back=1; break; }; sleep 0.1; done
+lab_check "transfers ended (Early terminate): both data threads back at nice 0" [ -n "$back" ]
 
 S=10.42.0.250
 out=$LAB_DIR/out
