@@ -9,7 +9,7 @@ namespace netbootd::tftp {
 ///
 /// Many transfers: the thread is the one server of many waiting clients, and every microsecond
 /// it queues behind other work (NFS, a compile, local processes) delays all of them; a lower nice
-/// value lets it run as soon as an ACK arrives (the 60-node storm is 10-15% shorter, figures in
+/// value lets it run as soon as an ACK arrives (the 60-node storm is about 10% shorter, figures in
 /// docs/tftp.md). One or two transfers: a raised thread woken by an ACK preempts whatever runs on
 /// that core at once, which costs two extra context switches per block and makes a lone transfer
 /// slower, not faster; so it stays at its normal value.
