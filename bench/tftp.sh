@@ -2,7 +2,7 @@
 # TFTP benchmark: netbootd against dnsmasq 2.90, tftpd-hpa and atftpd, side by side in the same
 # run and the same network namespaces (tests/e2e/lib/lab.sh). Not a test: it prints a table.
 #
-#   sudo bench/tftp.sh                  # RUNS=3 single-client repetitions, NODES=60 storm clients
+#   sudo bench/tftp.sh                  # RUNS=9 single-client repetitions, NODES=60 storm clients
 #   RUNS=5 NODES=30 STORM_RUNS=1 sudo bench/tftp.sh
 #   ONLY="netbootd dnsmasq200" SKIP_SINGLE=1 ...   # a subset of servers / the storm only
 #   PERF_RECORD=/tmp/prof ...                       # perf record -g each server during its storm
@@ -28,7 +28,7 @@ source "$src/tests/e2e/lib/lab.sh"
 source "$here/lib/storm.sh"
 lab_require_root
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-9} # lock-step rows spread 2x from fetch to fetch on a VM: 3 runs leave the median to chance
 NODES=${NODES:-60}
 STORM_RUNS=${STORM_RUNS:-3}
 storm_find_netbootd
