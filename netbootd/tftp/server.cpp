@@ -719,9 +719,10 @@ class worker {
 /// (more than a gigabit link carries at that size); raise it for faster links.
 /// The count is `tftp.data_threads`; NETBOOTD_TFTP_DATA_THREADS (1-64) overrides it, for
 /// benchmarks and diagnosis. The data threads' nice value while busy (thread_priority.hpp) is
-/// `tftp.data_nice`; NETBOOTD_TFTP_DATA_NICE (-20..19) overrides it, for A/B benchmarks. `value`
-/// clamped to [lo, hi], unless the environment variable `name` holds a whole number in that range,
-/// which wins.
+/// `tftp.data_nice`; NETBOOTD_TFTP_DATA_NICE (-20..19) overrides it, for A/B benchmarks.
+///
+/// `value` clamped to [lo, hi], unless the environment variable `name` holds a whole number in
+/// that range, which wins.
 int setting_or_env(const char* name, int value, int lo, int hi) {
     if (const char* env = std::getenv(name)) {
         char* end = nullptr;
